@@ -1,0 +1,5 @@
+"""Run camaudit as `python -m camaudit`."""
+
+from camaudit.cli import main
+
+main()

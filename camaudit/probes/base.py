@@ -1,0 +1,78 @@
+"""The two kinds of probe and what they are given: a scope, sockets, a rate limit, options."""
+
+from __future__ import annotations
+
+import logging
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from ipaddress import IPv4Address
+from typing import ClassVar
+
+from camaudit.models import Evidence
+from camaudit.net import Interface, RateLimiter, Sockets
+from camaudit.options import ScanOptions
+from camaudit.targets import Scope
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(kw_only=True)
+class ProbeContext:
+    """What every probe is handed by the scanner."""
+
+    options: ScanOptions
+    scope: Scope
+    sockets: Sockets = field(default_factory=Sockets)
+    limiter: RateLimiter = field(default_factory=lambda: RateLimiter(1000.0))
+    # Interfaces on which multicast/broadcast discovery may be sent; empty means unicast only.
+    interfaces: tuple[Interface, ...] = ()
+    _warned: set[str] = field(default_factory=set)
+
+    def unicast_targets(self) -> Iterator[IPv4Address]:
+        """Every address in scope: directed discovery reaches routed subnets that multicast cannot."""
+        return self.scope.addresses()
+
+    def log_once(self, message: str, *args: object) -> None:
+        """Warn once per distinct message, then only at DEBUG (hosts repeat themselves)."""
+        key = message % args if args else message
+        if key in self._warned:
+            log.debug(message, *args)
+        else:
+            self._warned.add(key)
+            log.warning(message, *args)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HostTarget:
+    """A host worth asking directly: in scope, and alive on some port or heard in discovery."""
+
+    ip: IPv4Address
+    open_ports: frozenset[int] = frozenset()
+    known: tuple[Evidence, ...] = ()  # what discovery already heard about this host
+
+    def known_values(self, channel: str) -> list[str]:
+        """Values already observed on one channel (e.g. "wsd.xaddrs")."""
+        return [item.value for item in self.known if item.channel == channel]
+
+
+class DiscoveryProbe(ABC):
+    """Asks the whole segment (multicast/broadcast) and every target directly (unicast)."""
+
+    name: ClassVar[str]
+    description: ClassVar[str] = ""
+
+    @abstractmethod
+    async def discover(self, ctx: ProbeContext) -> list[Evidence]:
+        """Evidence about every host that answered (the scanner drops out-of-scope hosts' probing)."""
+
+
+class HostProbe(ABC):
+    """Asks one known host over TCP (HTTP, RTSP, ONVIF SOAP...)."""
+
+    name: ClassVar[str]
+    description: ClassVar[str] = ""
+
+    @abstractmethod
+    async def probe(self, host: HostTarget, ctx: ProbeContext) -> list[Evidence]:
+        """Evidence about this host; a host that does not answer gives an empty list."""
