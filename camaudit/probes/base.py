@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address
 from typing import ClassVar
@@ -27,7 +27,23 @@ class ProbeContext:
     limiter: RateLimiter = field(default_factory=lambda: RateLimiter(1000.0))
     # Interfaces on which multicast/broadcast discovery may be sent; empty means unicast only.
     interfaces: tuple[Interface, ...] = ()
+    # Per-scan shared resources (e.g. one HTTP session for all hosts), closed by the scanner.
+    resources: dict[str, object] = field(default_factory=dict)
+    _closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     _warned: set[str] = field(default_factory=set)
+
+    def add_closer(self, closer: Callable[[], Awaitable[None]]) -> None:
+        """Register a coroutine function the scanner awaits when the scan ends."""
+        self._closers.append(closer)
+
+    async def aclose(self) -> None:
+        """Close every shared resource a probe registered (errors logged, never raised)."""
+        while self._closers:
+            closer = self._closers.pop()
+            try:
+                await closer()
+            except Exception as exc:  # noqa: BLE001 - closing must not hide the scan's result
+                log.debug("closing a probe resource failed: %s", exc)
 
     def unicast_targets(self) -> Iterator[IPv4Address]:
         """Every address in scope: directed discovery reaches routed subnets that multicast cannot."""

@@ -1,0 +1,285 @@
+"""Runs the probes, feeds identification, applies the policy: targets → evidence → devices.
+
+Phase 1 runs every discovery probe (multicast on the chosen interfaces, unicast to every target)
+alongside a TCP liveness sweep of the targets. Phase 2 runs the host probes on every in-scope host
+that is alive or was heard from. Hosts heard from outside the scope are recorded, never probed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from ipaddress import IPv4Address
+
+from camaudit.errors import ConfigError, ProbeError, ProbeUnavailable
+from camaudit.identify import identify_hosts
+from camaudit.identify.loader import Database
+from camaudit.identify.policy import Policy
+from camaudit.models import Device, Evidence, ProbeOutcome, ProbeStatus, ScanResult
+from camaudit.net import Interface, RateLimiter, Sockets, close_quietly, list_interfaces, open_tcp
+from camaudit.options import ScanOptions
+from camaudit.probes import ALL_PROBES
+from camaudit.probes.base import DiscoveryProbe, HostProbe, HostTarget, ProbeContext
+from camaudit.targets import Scope
+
+log = logging.getLogger(__name__)
+
+SWEEP_NAME = "tcp"  # the liveness sweep shows in reports as a probe of its own
+SWEEP_CONCURRENCY = 1024  # pending connects cost one descriptor each; unanswered ones wait out the timeout
+
+# Called with (stage, done, total) as the scan advances; the CLI draws a progress bar with it.
+Progress = Callable[[str, int, int], None]
+
+
+def select_probes(options: ScanOptions) -> list[DiscoveryProbe | HostProbe]:
+    """Instances of the probes the options ask for (all of them unless narrowed)."""
+    known = {probe.name for probe in ALL_PROBES}
+    unknown = sorted((set(options.probes) | set(options.skip_probes)) - known - {SWEEP_NAME})
+    if unknown:
+        raise ConfigError(f"unknown probe(s): {', '.join(unknown)}; choose from {', '.join(sorted(known))}")
+    chosen = [
+        probe_class()
+        for probe_class in ALL_PROBES
+        if (not options.probes or probe_class.name in options.probes)
+        and probe_class.name not in options.skip_probes
+    ]
+    return chosen
+
+
+def choose_interfaces(scope: Scope, options: ScanOptions, available: Sequence[Interface]) -> tuple[Interface, ...]:
+    """Interfaces to send multicast/broadcast discovery on.
+
+    Named interfaces when the user gave some; otherwise those whose connected network overlaps the
+    targets, so that multicast only goes where the user asked us to look. Never loopback.
+    """
+    if not options.multicast:
+        return ()
+    usable = [iface for iface in available if iface.multicast and not iface.address.is_loopback]
+    if options.interfaces:
+        by_name = {iface.name: iface for iface in available}
+        missing = [name for name in options.interfaces if name not in by_name]
+        if missing:
+            raise ConfigError(f"no such interface with an IPv4 address: {', '.join(missing)}")
+        return tuple(iface for iface in usable if iface.name in options.interfaces)
+    return tuple(
+        iface for iface in usable if any(iface.network.overlaps(net) for net in scope.networks)
+    )
+
+
+def default_scope_networks(available: Sequence[Interface]) -> list[str]:
+    """The directly connected IPv4 networks of this machine's interfaces (loopback left out)."""
+    networks = sorted(
+        {str(iface.network) for iface in available if not iface.address.is_loopback},
+    )
+    return networks
+
+
+@dataclass
+class _ProbeTally:
+    """Per-probe bookkeeping across all hosts, turned into a ProbeOutcome at the end."""
+
+    name: str
+    started: float = field(default_factory=time.monotonic)
+    evidence: int = 0
+    hosts: int = 0
+    failures: list[str] = field(default_factory=list)
+    skipped: str | None = None
+
+    def outcome(self) -> ProbeOutcome:
+        duration = round(time.monotonic() - self.started, 3)
+        if self.skipped is not None:
+            return ProbeOutcome(probe=self.name, status=ProbeStatus.SKIPPED, detail=self.skipped,
+                                duration_s=duration)
+        if self.failures and (self.hosts == 0 or len(self.failures) >= self.hosts):
+            return ProbeOutcome(probe=self.name, status=ProbeStatus.FAILED, detail=self.failures[0],
+                                evidence_count=self.evidence, duration_s=duration)
+        detail = f"{self.hosts} host(s)" if self.hosts else ""
+        if self.failures:
+            detail += f"; failed on {len(self.failures)}: {self.failures[0]}"
+        return ProbeOutcome(probe=self.name, status=ProbeStatus.OK, detail=detail,
+                            evidence_count=self.evidence, duration_s=duration)
+
+
+class Scanner:
+    """One scan. Keeps what it has gathered so an interrupted scan still reports it."""
+
+    def __init__(
+        self,
+        scope: Scope,
+        options: ScanOptions,
+        *,
+        database: Database,
+        policy: Policy,
+        interfaces: tuple[Interface, ...] | None = None,
+        progress: Progress | None = None,
+    ) -> None:
+        self.scope = scope
+        self.options = options
+        self.database = database
+        self.policy = policy
+        self.interfaces = (
+            interfaces if interfaces is not None
+            else choose_interfaces(scope, options, list_interfaces())
+        )
+        self.progress = progress or (lambda stage, done, total: None)
+        self.evidence: list[Evidence] = []
+        self.tallies: dict[str, _ProbeTally] = {}
+        self.started_at = datetime.now(UTC)
+
+    async def run(self) -> ScanResult:
+        """Scan; on cancellation (Ctrl-C) return what was found so far, marked interrupted."""
+        probes = select_probes(self.options)
+        ctx = ProbeContext(
+            options=self.options,
+            scope=self.scope,
+            sockets=Sockets(max_bytes=self.options.max_read_bytes),
+            limiter=RateLimiter(self.options.rate),
+            interfaces=self.interfaces,
+        )
+        interrupted = False
+        try:
+            open_ports = await self._discover(ctx, [p for p in probes if isinstance(p, DiscoveryProbe)])
+            hosts = self._host_targets(open_ports)
+            await self._probe_hosts(ctx, [p for p in probes if isinstance(p, HostProbe)], hosts)
+        except asyncio.CancelledError:
+            interrupted = True
+            log.warning("scan interrupted; reporting what was found so far")
+        finally:
+            await _close_shared_resources(ctx)
+        return self._result(interrupted=interrupted)
+
+    async def _discover(self, ctx: ProbeContext, probes: list[DiscoveryProbe]) -> dict[IPv4Address, set[int]]:
+        self.progress("discovery", 0, len(probes) + 1)
+        done = 0
+
+        async def run_one(probe: DiscoveryProbe) -> None:
+            nonlocal done
+            await self._guarded(probe.name, probe.discover(ctx))
+            done += 1
+            self.progress("discovery", done, len(probes) + 1)
+
+        async with asyncio.TaskGroup() as group:
+            sweep = group.create_task(self._sweep(ctx))
+            for probe in probes:
+                group.create_task(run_one(probe))
+        return sweep.result()
+
+    async def _sweep(self, ctx: ProbeContext) -> dict[IPv4Address, set[int]]:
+        """TCP connect to the usual camera ports of every target; open ports are evidence too."""
+        tally = self.tallies.setdefault(SWEEP_NAME, _ProbeTally(SWEEP_NAME))
+        open_ports: dict[IPv4Address, set[int]] = defaultdict(set)
+        ports = tuple(dict.fromkeys((*self.options.tcp_ports, *self.options.http_ports,
+                                     *self.options.https_ports, self.options.port("rtsp"))))
+        gate = asyncio.Semaphore(SWEEP_CONCURRENCY)
+
+        async def try_port(address: IPv4Address, port: int) -> None:
+            async with gate:
+                await ctx.limiter.acquire()
+                try:
+                    _reader, writer = await open_tcp(address, port, timeout_s=self.options.connect_timeout_s)
+                except (OSError, TimeoutError):
+                    return
+                await close_quietly(writer)
+                open_ports[address].add(port)
+
+        async with asyncio.TaskGroup() as group:
+            for address in self.scope.addresses():
+                for port in ports:
+                    group.create_task(try_port(address, port))
+        for address, found in sorted(open_ports.items()):
+            tally.hosts += 1
+            for port in sorted(found):
+                self.evidence.append(
+                    Evidence(host=address, channel="tcp.open", value=str(port), probe=SWEEP_NAME, port=port)
+                )
+                tally.evidence += 1
+        return open_ports
+
+    def _host_targets(self, open_ports: dict[IPv4Address, set[int]]) -> list[HostTarget]:
+        known: dict[IPv4Address, list[Evidence]] = defaultdict(list)
+        for item in self.evidence:
+            known[item.host].append(item)
+        addresses = sorted(
+            address for address in set(open_ports) | set(known) if address in self.scope
+        )
+        return [
+            HostTarget(ip=address, open_ports=frozenset(open_ports.get(address, ())),
+                       known=tuple(known.get(address, ())))
+            for address in addresses
+        ]
+
+    async def _probe_hosts(self, ctx: ProbeContext, probes: list[HostProbe], hosts: list[HostTarget]) -> None:
+        gate = asyncio.Semaphore(max(self.options.concurrency, 1))
+        total = len(hosts) * len(probes)
+        done = 0
+        self.progress("hosts", 0, total)
+        for probe in probes:
+            self.tallies.setdefault(probe.name, _ProbeTally(probe.name))
+
+        async def run_one(probe: HostProbe, host: HostTarget) -> None:
+            nonlocal done
+            async with gate:
+                tally = self.tallies[probe.name]
+                if tally.skipped is None:
+                    tally.hosts += 1
+                    await self._guarded(probe.name, probe.probe(host, ctx), host=host.ip)
+            done += 1
+            self.progress("hosts", done, total)
+
+        async with asyncio.TaskGroup() as group:
+            for host in hosts:
+                for probe in probes:
+                    group.create_task(run_one(probe, host))
+
+    async def _guarded(self, name: str, work: object, *, host: IPv4Address | None = None) -> None:
+        """Run one probe call under its deadline; turn its failure into data, never into a crash."""
+        tally = self.tallies.setdefault(name, _ProbeTally(name))
+        where = f" on {host}" if host else ""
+        try:
+            async with asyncio.timeout(self.options.probe_timeout_s):
+                found = await work  # type: ignore[misc]
+        except ProbeUnavailable as exc:
+            tally.skipped = str(exc)
+            return
+        except ProbeError as exc:
+            tally.failures.append(f"{exc}{where}")
+            return
+        except TimeoutError:
+            tally.failures.append(f"{name}: no answer within {self.options.probe_timeout_s:g} s{where}")
+            return
+        except OSError as exc:  # a probe that let a socket error escape; still not the scan's end
+            tally.failures.append(f"{name}: {exc.strerror or exc}{where}")
+            return
+        self.evidence.extend(found)
+        tally.evidence += len(found)
+
+    def _result(self, *, interrupted: bool) -> ScanResult:
+        devices = [self.policy.apply(device) for device in identify_hosts(
+            self.evidence, self.database, scope=self.scope)]
+        outcomes = tuple(tally.outcome() for tally in self.tallies.values())
+        return ScanResult(
+            started_at=self.started_at,
+            finished_at=datetime.now(UTC),
+            targets=self.scope.labels,
+            policy=self.policy.id,
+            probes=outcomes,
+            devices=tuple(order_devices(devices)),
+            interrupted=interrupted,
+        )
+
+
+def order_devices(devices: Iterable[Device]) -> list[Device]:
+    """Flagged first, then in-scope before out-of-scope, then by address."""
+    return sorted(devices, key=lambda d: (not d.flagged, not d.in_scope, d.ip))
+
+
+async def _close_shared_resources(ctx: ProbeContext) -> None:
+    """Close per-scan resources that probes hung on the context (e.g. a shared HTTP session)."""
+    closer = getattr(ctx, "aclose", None)
+    if closer is not None:
+        await closer()
