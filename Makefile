@@ -1,0 +1,46 @@
+# The two set-up commands the README promises: `make demo` and `make test`.
+# Both work on a fresh machine: they create .venv, install camaudit into it, and do their job.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+TEST_STAMP := $(VENV)/.test-installed
+
+.PHONY: demo test lint bench clean system-test-deps
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade "pip>=25.1"
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(TEST_STAMP): pyproject.toml $(STAMP)
+	$(BIN)/python -m pip install --quiet --group test --group lint
+	touch $@
+
+# The HTML report test opens the report in headless Chromium; the lab needs iproute2 (ip netns).
+system-test-deps:
+	@if [ "$$(id -u)" = 0 ] && { ! command -v chromium >/dev/null || ! command -v ip >/dev/null; }; then \
+		echo "installing chromium and iproute2 (Debian packages) for the test suite"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium iproute2 >/dev/null; \
+	fi
+
+demo: $(STAMP)
+	$(BIN)/camaudit demo
+
+test: $(TEST_STAMP) system-test-deps
+	$(BIN)/camaudit fingerprints verify
+	$(BIN)/python -m pytest
+
+lint: $(TEST_STAMP)
+	$(BIN)/ruff check camaudit tests bench
+	$(BIN)/mypy camaudit
+
+bench: $(STAMP)
+	$(BIN)/python bench/scan_site.py
+
+clean:
+	rm -rf $(VENV) build dist .pytest_cache camaudit-demo test-artifacts
