@@ -1,0 +1,1 @@
+"""camaudit.identify package."""
