@@ -1,0 +1,162 @@
+"""Turn one evidence value into facets (field, text) that fingerprint rules match; pure and total."""
+
+from __future__ import annotations
+
+import json
+import re
+import urllib.parse
+import xml.etree.ElementTree as ET  # noqa: S405 - only for the ParseError type; parsing uses defusedxml
+from collections.abc import Callable, Iterator
+
+from defusedxml import DefusedXmlException
+from defusedxml import ElementTree as SafeET
+
+from camaudit.identify import oui
+from camaudit.identify.vocabulary import SMALL_VALUE_CHARS, value_limit
+
+Facet = tuple[str, str]
+
+MAX_FACETS = 512  # a hostile document cannot make matching quadratic in its element count
+
+# Tolerant fallbacks for what real devices send: SADP replies with broken XML, DHIP replies
+# shown in other notations (Ruby `=>`). Each is linear: no nested quantifiers.
+_XML_LEAF = re.compile(r"<(?:[A-Za-z_][\w.-]*:)?([A-Za-z_][\w.-]*)(?:\s[^<>]*)?>([^<>]*)</")
+_JSON_PAIR = re.compile(
+    r'"([^"\\]{1,64})"\s*(?::|=>)\s*(?:"((?:[^"\\]|\\.){0,1024})"|(-?\d[\d.]*|true|false))'
+)
+_MDNS_ITEM = re.compile(r"([^\s=]+)=(.*?)(?=\s+[^\s=]+=|\s*$)")
+
+
+def _cap(text: str) -> str:
+    return text.strip()[:SMALL_VALUE_CHARS]
+
+
+def _local_name(tag: object) -> str:
+    name = tag if isinstance(tag, str) else ""
+    return name.rsplit("}", 1)[-1].rsplit(":", 1)[-1]
+
+
+def xml_leaves(raw: str) -> list[Facet]:
+    """(local-name, text) of every leaf element with text; a tolerant regex if the XML is broken."""
+    try:
+        root = SafeET.fromstring(raw)
+    except (ET.ParseError, DefusedXmlException, ValueError):
+        return [(name, _cap(text)) for name, text in _XML_LEAF.findall(raw) if text.strip()][
+            :MAX_FACETS
+        ]
+    facets: list[Facet] = []
+    for element in root.iter():
+        if len(element) == 0 and element.text and element.text.strip():
+            facets.append((_local_name(element.tag), _cap(element.text)))
+            if len(facets) >= MAX_FACETS:
+                break
+    return facets
+
+
+def _flatten(value: object, key: str, out: list[Facet]) -> None:
+    if len(out) >= MAX_FACETS:
+        return
+    if isinstance(value, dict):
+        for child_key, child in value.items():
+            _flatten(child, str(child_key), out)
+    elif isinstance(value, list):
+        for child in value:
+            _flatten(child, key, out)
+    elif key:
+        if isinstance(value, bool):
+            text = "true" if value else "false"
+        elif value is None:
+            return
+        else:
+            text = str(value)
+        out.append((key, _cap(text)))
+
+
+def _json_body(raw: str) -> str:
+    start = raw.find("{")
+    if raw[4:8] == "DHIP":
+        # NOTE: 32-byte DHIP header (UniversalScanner Dahua2.cs); after a lossy text decode the
+        # header may not be 32 chars, so the body starts at the first brace after the magic.
+        start = raw.find("{", 8)
+    end = raw.rfind("}")
+    return raw[start : end + 1] if 0 <= start < end else ""
+
+
+def dhip_fields(raw: str) -> list[Facet]:
+    """Facets named by the last key component of a DHIP JSON reply (header and junk dropped)."""
+    body = _json_body(raw)
+    facets: list[Facet] = []
+    if body:
+        try:
+            _flatten(json.loads(body), "", facets)
+        except (ValueError, RecursionError):
+            facets = []
+    if not facets:
+        for key, quoted, bare in _JSON_PAIR.findall(raw)[:MAX_FACETS]:
+            facets.append((key, _cap(quoted.replace("\\/", "/") if quoted else bare)))
+    return facets
+
+
+def _default(raw: str) -> list[Facet]:
+    return [("", raw)]
+
+
+def _wsd_scopes(raw: str) -> list[Facet]:
+    scopes = [("scope", _cap(urllib.parse.unquote(s))) for s in raw.split()[:MAX_FACETS]]
+    return [("", raw), *scopes]
+
+
+def _xml_channel(raw: str) -> list[Facet]:
+    return [("", raw), *xml_leaves(raw)]
+
+
+def _dhip(raw: str) -> list[Facet]:
+    return [("", raw), *dhip_fields(raw)]
+
+
+def _mdns_txt(raw: str) -> list[Facet]:
+    facets: list[Facet] = [("", raw)]
+    for line in raw.splitlines():
+        for key, value in _MDNS_ITEM.findall(line.strip()):
+            facets.append((key, _cap(value)))
+            if len(facets) > MAX_FACETS:
+                return facets
+    return facets
+
+
+def _mac(raw: str) -> list[Facet]:
+    normal = oui.normalise_mac(raw)
+    if normal is None:
+        return [("", raw.strip().lower())]
+    facets: list[Facet] = [("", normal)]
+    if oui.is_locally_administered(normal):
+        facets.append(("locally_administered", "true"))
+        return facets
+    entry = oui.lookup(normal)
+    if entry is not None:
+        facets.append(("registrant", entry.registrant))
+    return facets
+
+
+DECODERS: dict[str, Callable[[str], list[Facet]]] = {
+    "wsd.scopes": _wsd_scopes,
+    "sadp": _xml_channel,
+    "upnp.description": _xml_channel,
+    "onvif.device_information": _xml_channel,
+    "dhip": _dhip,
+    "mdns.txt": _mdns_txt,
+    "mac": _mac,
+}
+
+
+def facets(channel: str, value: str) -> list[Facet]:
+    """Every (field, text) a rule on `channel` may match; the value is truncated first."""
+    raw = value[: value_limit(channel)]
+    return DECODERS.get(channel, _default)(raw)
+
+
+def iter_fields(channel: str, value: str, field: str) -> Iterator[str]:
+    """The texts of one field of a decoded value."""
+    for name, text in facets(channel, value):
+        if name == field:
+            yield text

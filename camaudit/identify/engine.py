@@ -1,0 +1,106 @@
+"""Match evidence against the fingerprint database: decode, try files by preference, derive once."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from camaudit.identify import decode
+from camaudit.identify.loader import Database, FingerprintFile, Rule
+from camaudit.models import Evidence, Match
+
+DERIVED_PROBE_PREFIX = (
+    "derived:"  # probe name of derived evidence: "derived:<rule that produced it>"
+)
+DERIVED_FROM_FACT = {"model": "model", "brand": "brand"}  # derived channel -> fact that feeds it
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Hit:
+    """A Match together with the evidence it read (derived evidence names its source rule)."""
+
+    evidence: Evidence
+    match: Match
+
+    @property
+    def via(self) -> str | None:
+        """For a derived match, the rule whose fact became this evidence; else None."""
+        probe = self.evidence.probe
+        return (
+            probe.removeprefix(DERIVED_PROBE_PREFIX)
+            if probe.startswith(DERIVED_PROBE_PREFIX)
+            else None
+        )
+
+
+def _first_match(item: FingerprintFile, channel: str, field: str, text: str) -> Match | None:
+    rule: Rule
+    for rule in item.rules:
+        if rule.field != field:
+            continue
+        facts = rule.apply(text)
+        if facts is not None:
+            return Match(
+                rule=rule.ref,
+                channel=channel,
+                field=field,
+                value=text,
+                facts=facts,
+                confidence=rule.confidence,
+                source=rule.source,
+                description=rule.description,
+            )
+    return None
+
+
+def match_value(channel: str, value: str, database: Database) -> list[Match]:
+    """Every match for one value: per facet, per file (by preference), the first rule that matches."""
+    files = database.files_for(channel)
+    if not files:
+        return []
+    matches: list[Match] = []
+    for field, text in decode.facets(channel, value):
+        for item in files:
+            found = _first_match(item, channel, field, text)
+            if found is not None:
+                matches.append(found)
+    return matches
+
+
+def match_evidence(evidence: Iterable[Evidence], database: Database) -> list[Hit]:
+    """Hits for raw evidence, in evidence order."""
+    return [
+        Hit(evidence=item, match=match)
+        for item in evidence
+        for match in match_value(item.channel, item.value, database)
+    ]
+
+
+def derived_evidence(hits: Iterable[Hit]) -> list[Evidence]:
+    """One evidence per distinct model/brand fact, naming the most confident rule that yielded it."""
+    best: dict[tuple[str, str], Hit] = {}
+    for hit in hits:
+        for channel, fact in DERIVED_FROM_FACT.items():
+            value = hit.match.facts.get(fact)
+            if not value or hit.evidence.channel == channel:
+                continue
+            key = (channel, value)
+            if key not in best or hit.match.confidence > best[key].match.confidence:
+                best[key] = hit
+    return [
+        Evidence(
+            host=hit.evidence.host,
+            channel=channel,
+            value=value,
+            probe=DERIVED_PROBE_PREFIX + hit.match.rule,
+        )
+        for (channel, value), hit in best.items()
+    ]
+
+
+def match_host(evidence: Iterable[Evidence], database: Database) -> list[Hit]:
+    """Raw hits for one host's evidence, then one pass over the derived model/brand channels."""
+    raw = match_evidence(evidence, database)
+    # NOTE: one pass only: derived matches never feed derivation again, so rules cannot loop.
+    derived = match_evidence(derived_evidence(raw), database)
+    return raw + derived

@@ -1,0 +1,201 @@
+"""Merge one host's matches into a Device: maker by noisy-OR, a verdict, best facts, conflicts kept."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from ipaddress import IPv4Address
+
+from camaudit.identify import oui
+from camaudit.identify.engine import Hit
+from camaudit.identify.vocabulary import Identifiers
+from camaudit.models import Conflict, Device, Evidence, EvidenceItem, Verdict
+
+CONFIRM_SCORE = 0.9
+CONFIRM_SINGLE = 0.85  # one match this strong can confirm on its own
+CONFIRM_CORROBORATION = 0.5  # ...or two channels each at least this strong
+LIKELY_SCORE = 0.6
+CONTRARY_SINGLE = 0.85  # a runner-up this sure caps the winner at LIKELY
+
+MERGED_FACTS = ("model", "firmware", "serial", "device_type")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MakerScore:
+    """How strongly the matches on one host say one maker."""
+
+    maker: str
+    score: float
+    best: Hit  # the single most confident match for this maker
+    channels: frozenset[str]  # channels with a match >= CONFIRM_CORROBORATION
+
+
+def noisy_or(confidences: Iterable[float]) -> float:
+    """1 - prod(1 - c): independent signals reinforce each other without exceeding 1."""
+    return 1.0 - math.prod(1.0 - min(max(c, 0.0), 1.0) for c in confidences)
+
+
+def score_makers(hits: Sequence[Hit]) -> list[MakerScore]:
+    """Makers by descending score; each rule counts once per host (repeats are not corroboration)."""
+    per_rule: dict[str, dict[str, Hit]] = {}
+    for hit in hits:
+        maker = hit.match.facts.get("maker")
+        if not maker:
+            continue
+        rules = per_rule.setdefault(maker, {})
+        known = rules.get(hit.match.rule)
+        if known is None or hit.match.confidence > known.match.confidence:
+            rules[hit.match.rule] = hit
+    scores = []
+    for maker, rules in per_rule.items():
+        chosen = sorted(rules.values(), key=lambda h: -h.match.confidence)
+        scores.append(
+            MakerScore(
+                maker=maker,
+                score=noisy_or(h.match.confidence for h in chosen),
+                best=chosen[0],
+                channels=frozenset(
+                    h.match.channel for h in chosen if h.match.confidence >= CONFIRM_CORROBORATION
+                ),
+            )
+        )
+    return sorted(scores, key=lambda s: (-s.score, -s.best.match.confidence, s.maker))
+
+
+def verdict_for(winner: MakerScore | None, runner_up: MakerScore | None = None) -> Verdict:
+    """The verdict thresholds (docs/writing-fingerprints.md), capped when a rival is as sure."""
+    if winner is None or winner.score <= 0:
+        return Verdict.UNKNOWN
+    if winner.score >= CONFIRM_SCORE and (
+        winner.best.match.confidence >= CONFIRM_SINGLE or len(winner.channels) >= 2
+    ):
+        verdict = Verdict.CONFIRMED
+    elif winner.score >= LIKELY_SCORE:
+        verdict = Verdict.LIKELY
+    else:
+        return Verdict.POSSIBLE
+    contested = runner_up is not None and runner_up.best.match.confidence >= CONTRARY_SINGLE
+    return Verdict.LIKELY if contested else verdict
+
+
+def _same(a: str, b: str) -> bool:
+    return a.strip().casefold() == b.strip().casefold()
+
+
+def _pick(fact: str, hits: Sequence[Hit]) -> tuple[str | None, list[Conflict]]:
+    """The most confident value of a fact (first seen wins ties); differing values as conflicts."""
+    candidates = [h for h in hits if h.match.facts.get(fact)]
+    if not candidates:
+        return None, []
+    ranked = sorted(candidates, key=lambda h: -h.match.confidence)
+    chosen = ranked[0].match.facts[fact]
+    conflicts: list[Conflict] = []
+    seen: list[str] = [chosen]
+    for hit in ranked[1:]:
+        other = hit.match.facts[fact]
+        if not any(_same(other, value) for value in seen):
+            seen.append(other)
+            conflicts.append(Conflict(fact=fact, chosen=chosen, other=other, rule=hit.match.rule))
+    return chosen, conflicts
+
+
+def _consistent(hits: Sequence[Hit], maker: str | None) -> list[Hit]:
+    # Facts from rules naming another maker belong to the losing story; keep them only as conflicts.
+    return [h for h in hits if h.match.facts.get("maker") in (None, maker)]
+
+
+def _mac(evidence: Sequence[Evidence], hits: Sequence[Hit]) -> tuple[str | None, list[Conflict]]:
+    observed = [
+        (item.probe != "arp", normal)
+        for item in evidence
+        if item.channel == "mac" and (normal := oui.normalise_mac(item.value))
+    ]
+    from_facts, conflicts = _pick("mac", hits)
+    if observed:
+        chosen = sorted(observed, key=lambda pair: pair[0])[0][1]  # "arp" first, then order
+    elif from_facts:
+        chosen = oui.normalise_mac(from_facts) or from_facts
+    else:
+        return None, []
+    if from_facts and (oui.normalise_mac(from_facts) or from_facts) != chosen:
+        conflicts = [
+            Conflict(fact="mac", chosen=chosen, other=c.other, rule=c.rule) for c in conflicts
+        ]
+        best = sorted(
+            (h for h in hits if h.match.facts.get("mac")), key=lambda h: -h.match.confidence
+        )
+        conflicts.insert(
+            0, Conflict(fact="mac", chosen=chosen, other=from_facts, rule=best[0].match.rule)
+        )
+    return chosen, conflicts
+
+
+def evidence_items(evidence: Sequence[Evidence], hits: Sequence[Hit]) -> tuple[EvidenceItem, ...]:
+    """One item per (evidence, match), most confident first, then every unmatched evidence."""
+    matched = sorted(hits, key=lambda h: -h.match.confidence)
+    used = {id(h.evidence) for h in hits}
+    items = [
+        EvidenceItem(
+            channel=h.evidence.channel,
+            value=h.evidence.value,
+            probe=h.evidence.probe,
+            port=h.evidence.port,
+            rule=h.match.rule,
+            facts=dict(h.match.facts),
+            confidence=h.match.confidence,
+            source=h.match.source,
+        )
+        for h in matched
+    ]
+    items += [
+        EvidenceItem(channel=e.channel, value=e.value, probe=e.probe, port=e.port)
+        for e in evidence
+        if id(e) not in used
+    ]
+    return tuple(items)
+
+
+def merge_host(
+    ip: IPv4Address,
+    evidence: Sequence[Evidence],
+    hits: Sequence[Hit],
+    identifiers: Identifiers,
+    *,
+    in_scope: bool = True,
+) -> Device:
+    """One Device from a host's evidence and hits; policy is applied later (flagged False)."""
+    makers = score_makers(hits)
+    winner = makers[0] if makers else None
+    runner_up = makers[1] if len(makers) > 1 else None
+    maker = winner.maker if winner else None
+    conflicts = [
+        Conflict(fact="maker", chosen=maker or "", other=rival.maker, rule=rival.best.match.rule)
+        for rival in makers[1:]
+    ]
+    consistent = _consistent(hits, maker)
+    values: dict[str, str | None] = {}
+    for fact in MERGED_FACTS:
+        values[fact], found = _pick(fact, consistent)
+        conflicts += found
+    brand, found = _pick("brand", consistent)
+    conflicts += found
+    if brand is None and maker is not None:
+        brand = identifiers.maker_display(maker)
+    mac, found = _mac(evidence, consistent)
+    conflicts += found
+    return Device(
+        ip=ip,
+        mac=mac,
+        maker=maker,
+        brand=brand,
+        model=values["model"],
+        firmware=values["firmware"],
+        serial=values["serial"],
+        device_type=values["device_type"],
+        confidence=round(winner.score, 2) if winner else 0.0,
+        verdict=verdict_for(winner, runner_up),
+        in_scope=in_scope,
+        evidence=evidence_items(evidence, hits),
+        conflicts=tuple(conflicts),
+    )

@@ -1,0 +1,258 @@
+"""The checks behind `camaudit fingerprints verify` and tests/fingerprints/test_database.py."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from camaudit.identify import decode, vocabulary
+from camaudit.identify.loader import (
+    Database,
+    FingerprintFile,
+    Rule,
+    collect_files,
+    fingerprint_paths,
+    lenient_database,
+    parse_file,
+)
+from camaudit.identify.vocabulary import Identifiers
+
+KEBAB = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+MIN_EXAMPLES, MAX_EXAMPLES = 1, 20
+SHIPPED_PREFERENCE = (0.1, 0.9)
+PATHOLOGICAL_BUDGET_S = 0.050  # per rule, over all hostile strings (backtracking guard)
+PATHOLOGICAL_LENGTHS = (8, 16, 24, 32, 64, 128, 256, 512, 1024)  # growing: a blow-up shows early
+_FILLERS = ("a", "A", "0", "9", " ", "-", ".", "/", ":", "_", "x1", "A-", "<a>", "%20")
+
+
+def texts_for(rule: Rule, text: str) -> list[str]:
+    """What the rule sees for a sample: the decoded field's texts, else the sample itself."""
+    if rule.field:
+        found = list(decode.iter_fields(rule.channel, text, rule.field))
+        if found:
+            return found
+        return [text[: vocabulary.value_limit(rule.channel)]]
+    return [text[: vocabulary.value_limit(rule.channel)]]
+
+
+def first_facts(rule: Rule, text: str) -> dict[str, str] | None:
+    """The facts the rule yields for a sample (first decoded text it matches), or None."""
+    for candidate in texts_for(rule, text):
+        facts = rule.apply(candidate)
+        if facts is not None:
+            return facts
+    return None
+
+
+def _structure(rule: Rule, item: FingerprintFile | None) -> list[str]:
+    found = list(rule.problems)
+    expected = rule.channel.replace(".", "_")
+    if rule.channel and rule.channel not in vocabulary.CHANNELS:
+        found.append(f"unknown evidence channel {rule.channel!r} (docs/channels.md)")
+    if rule.stem != expected:
+        found.append(f"file name {rule.path.name!r} does not match evidence {rule.channel!r}")
+    if item is not None:
+        found += list(item.problems)
+    return found
+
+
+def _identity(rule: Rule, item: FingerprintFile | None, database: Database | None) -> list[str]:
+    found: list[str] = []
+    if not KEBAB.match(rule.id):
+        found.append(f"id {rule.id!r} is not kebab-case")
+    if not rule.description.strip():
+        found.append("description is empty")
+    if item is not None and any(
+        other.description == rule.description and other.index != rule.index for other in item.rules
+    ):
+        found.append(f"description {rule.description!r} is used twice in the file")
+    if database is not None:
+        clashes = [r.ref for r in database.rules() if r.id == rule.id and r.path != rule.path]
+        clashes += [
+            f"{r.ref} (same file)"
+            for r in database.rules()
+            if r.id == rule.id and r.path == rule.path and r.index != rule.index
+        ]
+        if clashes:
+            found.append(f"id {rule.id!r} is also used by {', '.join(clashes)}")
+    return found
+
+
+def _pattern(rule: Rule) -> list[str]:
+    found: list[str] = []
+    if rule.regex is None:
+        return found if rule.problems else ["no pattern"]
+    if rule.mode == "search":
+        if not vocabulary.search_allowed(rule.channel, rule.field):
+            found.append(f'match = "search" is not allowed on {rule.channel} field {rule.field!r}')
+    elif not rule.pattern.startswith("^"):
+        found.append('pattern must start with "^" (or use match = "search" where allowed)')
+    groups = set(rule.regex.groupindex)
+    for name in sorted(groups - vocabulary.FACT_NAMES):
+        found.append(f"capture group {name!r} is not a fact name")
+    for name in sorted(set(rule.facts) - vocabulary.FACT_NAMES):
+        found.append(f"fact {name!r} is not a fact name")
+    for name in sorted(groups & set(rule.facts)):
+        found.append(f"fact {name!r} is both fixed and captured")
+    if rule.field and rule.channel not in decode.DECODERS:
+        found.append(f"field {rule.field!r} given, but {rule.channel} has no decoded fields")
+    return found
+
+
+def _examples(rule: Rule, item: FingerprintFile | None) -> list[str]:
+    found: list[str] = []
+    if not MIN_EXAMPLES <= len(rule.examples) <= MAX_EXAMPLES:
+        found.append(f"needs {MIN_EXAMPLES}-{MAX_EXAMPLES} examples, has {len(rule.examples)}")
+    if rule.regex is None:
+        return found
+    earlier = (
+        [r for r in item.rules if r.index < rule.index and r.field == rule.field] if item else []
+    )
+    for number, example in enumerate(rule.examples, 1):
+        label = f"example {number} ({example.text[:60]!r})"
+        facts = first_facts(rule, example.text)
+        if facts is None:
+            found.append(f"{label} does not match")
+            continue
+        for key, wanted in example.expect.items():
+            if key not in vocabulary.FACT_NAMES:
+                found.append(f"{label}: expect key {key!r} is not a fact name")
+            elif facts.get(key) != wanted:
+                found.append(f"{label}: {key} is {facts.get(key)!r}, expected {wanted!r}")
+        for other in earlier:
+            if first_facts(other, example.text) is not None:
+                found.append(f"{label} is shadowed by earlier rule {other.id!r}")
+    return found
+
+
+def _counterexamples(rule: Rule, item: FingerprintFile | None) -> list[str]:
+    rules = item.rules if item is not None else (rule,)
+    return [
+        f"counterexample {text[:60]!r} matches rule {other.id!r}"
+        for text in rule.counterexamples
+        for other in rules
+        if other.field == rule.field and first_facts(other, text) is not None
+    ]
+
+
+def _vocabulary_values(rule: Rule, identifiers: Identifiers) -> list[str]:
+    found: list[str] = []
+    stated: list[tuple[str, str]] = list(rule.facts.items())
+    for example in rule.examples:
+        stated += list(example.expect.items())
+    for key, value in dict.fromkeys(stated):
+        if key == "maker" and value not in identifiers.makers:
+            found.append(f"maker {value!r} is not in identifiers/makers.txt")
+        if key == "device_type" and value not in identifiers.device_types:
+            found.append(f"device_type {value!r} is not in identifiers/device_types.txt")
+    return found
+
+
+def _confidence(rule: Rule) -> list[str]:
+    if (
+        rule.channel in vocabulary.WEAK_CHANNELS
+        and "maker" in rule.facts
+        and rule.confidence > vocabulary.WEAK_CONFIDENCE
+    ):
+        return [
+            f"{rule.channel} is a weak signal: a maker rule there needs confidence "
+            f"<= {vocabulary.WEAK_CONFIDENCE}, not {rule.confidence}"
+        ]
+    return []
+
+
+def hostile_strings(rule: Rule) -> list[str]:
+    """1 KiB-scale strings built to make a backtracking pattern blow up, short ones first."""
+    seeds = list(_FILLERS)
+    seeds += sorted({ch for ch in rule.pattern if ch.isprintable() and ch not in "()[]{}?*+\\|^$"})
+    stems = [""] + [example.text[: len(example.text) // 2] for example in rule.examples[:3]]
+    stems += [example.text for example in rule.examples[:3]]
+    strings = []
+    for length in PATHOLOGICAL_LENGTHS:
+        for stem in stems:
+            for seed in seeds:
+                body = (stem + seed * length)[:length]
+                strings.append(body + "\x00")
+    return strings
+
+
+def _pathological(rule: Rule) -> list[str]:
+    if rule.regex is None:
+        return []
+    search = rule.regex.search if rule.mode == "search" else rule.regex.match
+    started = time.perf_counter()
+    for text in hostile_strings(rule):
+        search(text)
+        spent = time.perf_counter() - started
+        if spent > PATHOLOGICAL_BUDGET_S:
+            return [
+                f"pattern is slow on hostile input ({spent * 1000:.0f} ms by a "
+                f"{len(text)}-char string {text[:24]!r}...): avoid nested or overlapping quantifiers"
+            ]
+    return []
+
+
+def _preference(item: FingerprintFile | None) -> list[str]:
+    if item is None:
+        return []
+    shipped = vocabulary.fingerprints_dir().resolve()
+    low, high = SHIPPED_PREFERENCE
+    if item.path.resolve().is_relative_to(shipped) and not low <= item.preference <= high:
+        return [f"preference {item.preference} is outside {low}-{high} for a shipped file"]
+    return []
+
+
+def problems(rule: Rule, database: Database | None = None) -> list[str]:
+    """Everything wrong with one rule (empty when sound); checks (1)-(10) of the house style."""
+    if database is None:
+        database = lenient_database()
+    try:
+        item: FingerprintFile | None = database.file_of(rule)
+    except KeyError:
+        item = None
+    found = _structure(rule, item)
+    found += _preference(item)
+    found += _identity(rule, item, database)
+    found += _pattern(rule)
+    found += _examples(rule, item)
+    found += _counterexamples(rule, item)
+    found += _vocabulary_values(rule, database.identifiers)
+    if not rule.source.strip():
+        found.append("source is missing: every rule cites a public source")
+    found += _confidence(rule)
+    found += _pathological(rule)
+    return found
+
+
+def file_problems(item: FingerprintFile, database: Database) -> list[str]:
+    """Problems of a file that no rule carries (unreadable, or no rules at all)."""
+    if item.rules:
+        return []
+    return list(item.problems) or ["file has no [[fingerprint]] rules"]
+
+
+def verify_database(database: Database, only: Iterable[Path] | None = None) -> list[str]:
+    """One line per problem, "path: rule id: problem", for the files in `only` (default: all)."""
+    wanted = {p.resolve() for p in only} if only is not None else None
+    lines: list[str] = []
+    for item in database.files:
+        if wanted is not None and item.path.resolve() not in wanted:
+            continue
+        lines += [f"{item.path}: {problem}" for problem in file_problems(item, database)]
+        for rule in item.rules:
+            lines += [f"{item.path}: {rule.id}: {problem}" for problem in problems(rule, database)]
+    return lines
+
+
+def verify_paths(paths: Sequence[Path]) -> list[str]:
+    """Verify the given files (or every *.toml in given dirs) alongside the shipped database."""
+    chosen: list[Path] = []
+    for path in paths:
+        chosen += fingerprint_paths(path) if path.is_dir() else [path]
+    resolved = {p.resolve() for p in chosen}
+    shipped = [f for f in collect_files() if f.path.resolve() not in resolved]
+    files = shipped + [parse_file(p) for p in chosen]
+    database = Database.build(files, vocabulary.load_identifiers())
+    return verify_database(database, only=chosen)

@@ -1,0 +1,144 @@
+"""The fixed words of the fingerprint format: channels, fact names, keys, and the identifier lists."""
+
+from __future__ import annotations
+
+import functools
+import importlib.resources
+from dataclasses import dataclass
+from pathlib import Path
+
+# Facts a rule may fix or capture (named groups). `family` is a model-family label.
+FACT_NAMES: frozenset[str] = frozenset(
+    {"maker", "brand", "model", "firmware", "serial", "device_type", "mac", "hw_version", "family"}
+)
+
+# Every evidence channel a probe may emit (docs/channels.md), plus the two derived ones.
+RAW_CHANNELS: frozenset[str] = frozenset(
+    {
+        "http.server",
+        "http.title",
+        "http.www_authenticate",
+        "http.body",
+        "http.headers",
+        "http.favicon_md5",
+        "tls.subject",
+        "tls.issuer",
+        "rtsp.server",
+        "rtsp.www_authenticate",
+        "rtsp.public",
+        "wsd.scopes",
+        "wsd.types",
+        "wsd.xaddrs",
+        "wsd.epr",
+        "mdns.service",
+        "mdns.txt",
+        "mdns.hostname",
+        "sadp",
+        "dhip",
+        "ssdp.server",
+        "upnp.description",
+        "onvif.device_information",
+        "mac",
+        "tcp.open",
+    }
+)
+DERIVED_CHANNELS: frozenset[str] = frozenset({"model", "brand"})
+CHANNELS: frozenset[str] = RAW_CHANNELS | DERIVED_CHANNELS
+
+# Multi-line or structured payloads: kept up to 64 KiB; everything else is cut at 1 KiB.
+LARGE_CHANNELS: frozenset[str] = frozenset(
+    {
+        "http.body",
+        "http.headers",
+        "upnp.description",
+        "onvif.device_information",
+        "sadp",
+        "dhip",
+        "wsd.scopes",
+        "mdns.txt",
+    }
+)
+LARGE_VALUE_CHARS = 64 * 1024
+SMALL_VALUE_CHARS = 1024
+
+# Channels whose whole value is a document, where an unanchored re.search is the honest tool.
+# For sadp and dhip only the whole value (field "") may be searched; their fields are short.
+SEARCH_CHANNELS: frozenset[str] = frozenset(
+    {"http.body", "http.headers", "upnp.description", "onvif.device_information"}
+)
+SEARCH_WHOLE_VALUE_CHANNELS: frozenset[str] = frozenset({"sadp", "dhip"})
+
+# Channels that can only ever be a weak hint (a MAC prefix, an open port): a rule there that
+# names a maker must stay <= WEAK_CONFIDENCE so it can neither confirm nor reach LIKELY alone.
+WEAK_CHANNELS: frozenset[str] = frozenset({"mac", "tcp.open"})
+WEAK_CONFIDENCE = 0.5
+
+FILE_KEYS: frozenset[str] = frozenset({"evidence", "preference", "fingerprint"})
+RULE_KEYS: frozenset[str] = frozenset(
+    {
+        "id",
+        "description",
+        "field",
+        "match",
+        "pattern",
+        "facts",
+        "confidence",
+        "source",
+        "counterexamples",
+        "example",
+    }
+)
+EXAMPLE_KEYS: frozenset[str] = frozenset({"text", "text_b64", "expect"})
+MATCH_MODES: frozenset[str] = frozenset({"anchored", "search"})
+
+
+def search_allowed(channel: str, field: str) -> bool:
+    """Whether a rule on this channel/field may use match = "search"."""
+    return channel in SEARCH_CHANNELS or (channel in SEARCH_WHOLE_VALUE_CHANNELS and field == "")
+
+
+def value_limit(channel: str) -> int:
+    """How many characters of a value on this channel are looked at."""
+    return LARGE_VALUE_CHARS if channel in LARGE_CHANNELS else SMALL_VALUE_CHARS
+
+
+def fingerprints_dir() -> Path:
+    """The shipped fingerprints directory: inside the wheel, else the repo's top level (editable)."""
+    packaged = importlib.resources.files("camaudit") / "fingerprints"
+    if packaged.is_dir():
+        return Path(str(packaged))
+    return Path(__file__).resolve().parents[2] / "fingerprints"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Identifiers:
+    """Allowed maker ids (with display names) and device types, from fingerprints/identifiers/."""
+
+    makers: dict[str, str]  # id -> display name
+    device_types: frozenset[str]
+
+    def maker_display(self, maker: str) -> str:
+        """The human name of a maker id ("hikvision" -> "Hikvision")."""
+        return self.makers.get(maker) or maker.replace("-", " ").title()
+
+
+def _read_list(path: Path) -> list[tuple[str, str]]:
+    rows: list[tuple[str, str]] = []
+    if not path.is_file():
+        return rows
+    for line in path.read_text(encoding="utf-8").splitlines():
+        line = line.split("#", 1)[0].rstrip()
+        if not line.strip():
+            continue
+        key, _, display = line.partition("\t")
+        rows.append((key.strip(), display.strip()))
+    return rows
+
+
+@functools.lru_cache(maxsize=8)
+def load_identifiers(directory: Path | None = None) -> Identifiers:
+    """Read makers.txt ("id" or "id<TAB>Display Name" per line) and device_types.txt."""
+    base = (directory or fingerprints_dir()) / "identifiers"
+    makers = {key: display for key, display in _read_list(base / "makers.txt")}
+    types = frozenset(key for key, _ in _read_list(base / "device_types.txt"))
+    return Identifiers(makers=makers, device_types=types)
