@@ -1,0 +1,122 @@
+"""Pure HTTP helpers: body decoding, <title>, realms, raw header blocks and TLS names."""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Iterable
+
+from cryptography import x509
+from cryptography.x509.oid import NameOID
+
+# A title longer than this is not a title a person reads; the cap also bounds regex work.
+MAX_TITLE_CHARS = 1024
+# Camera pages put <title> in the first few hundred bytes; searching further only costs time.
+TITLE_SEARCH_CHARS = 64 * 1024
+MAX_HEADERS = 200  # more than any real device sends; the rest is dropped
+MAX_HEADER_CHARS = 8 * 1024  # per header value, same bound as aiohttp's default line limit
+
+_TITLE = re.compile(r"<title[^>]{0,256}>(.{0,4096}?)</title\s*>", re.I | re.S)
+_WHITESPACE = re.compile(r"\s+")
+# realm="..." or realm=token (RFC 7235 §2.1 allows both; some firmware omits the quotes).
+_REALM = re.compile(r'realm\s*=\s*(?:"([^"]{0,1024})"|([^\s,]{1,1024}))', re.I)
+_META_REFRESH = re.compile(
+    r"<meta[^>]{0,256}http-equiv\s*=\s*[\"']?refresh[^>]{0,256}?url\s*=\s*([^\"'>\s]{1,1024})",
+    re.I,
+)
+# RFC 4514 names for attributes cryptography prints as dotted OIDs; recog writes emailAddress.
+_NAME_OVERRIDES = {NameOID.EMAIL_ADDRESS: "emailAddress"}
+
+
+class DecodeError(ValueError):
+    """Bytes that are not what the HTTP helpers expected (e.g. a certificate that is not DER)."""
+
+
+def decode_body(raw: bytes) -> str:
+    """Text of a body: UTF-8 when it is valid UTF-8, else Latin-1 (which never fails).
+
+    NOTE: a UTF-8 byte-order mark is kept as U+FEFF: Dahua-family pages start with one.
+    """
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("latin-1")
+
+
+def extract_title(body: str) -> str | None:
+    """The page <title>, entities unescaped and whitespace collapsed; None when there is none."""
+    found = _TITLE.search(body[:TITLE_SEARCH_CHARS])
+    if found is None:
+        return None
+    text = _WHITESPACE.sub(" ", html.unescape(found.group(1))).strip()
+    return text[:MAX_TITLE_CHARS]
+
+
+def extract_realm(challenge: str) -> str | None:
+    """The realm of a WWW-Authenticate challenge (HTTP or RTSP), or None."""
+    found = _REALM.search(challenge[:MAX_HEADER_CHARS])
+    if found is None:
+        return None
+    return found.group(1) if found.group(1) is not None else found.group(2)
+
+
+def extract_meta_refresh(body: str) -> str | None:
+    """The URL of a <meta http-equiv="refresh" ... url=...>, a redirect some login pages use."""
+    found = _META_REFRESH.search(body[:TITLE_SEARCH_CHARS])
+    return found.group(1) if found else None
+
+
+def header_block(raw_headers: Iterable[tuple[bytes, bytes]]) -> str:
+    """Headers as "Name: value\\r\\n" lines, names in the case the device sent them.
+
+    NOTE: upper-case names (CONNECTION, CONTENT-LENGTH) are a Dahua-family tell, so never normalise.
+    """
+    lines: list[str] = []
+    for count, (name, value) in enumerate(raw_headers):
+        if count >= MAX_HEADERS:
+            break
+        lines.append(f"{_latin1(name)}: {_latin1(value)[:MAX_HEADER_CHARS]}\r\n")
+    return "".join(lines)
+
+
+def header_values(raw_headers: Iterable[tuple[bytes, bytes]], name: str) -> list[str]:
+    """Every value of one header (case-insensitive name), in the order sent, empty ones kept."""
+    wanted = name.lower().encode("latin-1")
+    values: list[str] = []
+    for count, (key, value) in enumerate(raw_headers):
+        if count >= MAX_HEADERS:
+            break
+        if key.lower() == wanted:
+            values.append(_latin1(value)[:MAX_HEADER_CHARS].strip())
+    return values
+
+
+def _latin1(raw: bytes) -> str:
+    # HTTP header bytes are ISO-8859-1 by RFC 9110 §5.5; this never fails on any byte.
+    return raw.decode("latin-1")
+
+
+def certificate_names(der: bytes) -> tuple[str, str]:
+    """(subject, issuer) of a DER certificate, each as "CN=...,OU=...,O=...,C=..." text."""
+    try:
+        cert = x509.load_der_x509_certificate(der)
+        return format_name(cert.subject), format_name(cert.issuer)
+    except ValueError as exc:  # cryptography raises ValueError for every malformed certificate
+        raise DecodeError(f"not a DER certificate: {exc}") from None
+
+
+def format_name(name: x509.Name) -> str:
+    """A distinguished name written CN first, RFC 4514 escaping, as recog's x509 fingerprints are.
+
+    NOTE: RFC 4514 writes RDNs in reverse DER order, which puts CN first for the usual C-first
+    certificate; a certificate whose DER already starts with CN is written as listed, so the
+    string reads CN first either way.
+    """
+    rdns = list(name.rdns)
+    if rdns and not _starts_with_common_name(rdns[0]):
+        rdns.reverse()
+    return ",".join(rdn.rfc4514_string(_NAME_OVERRIDES) for rdn in rdns)
+
+
+def _starts_with_common_name(rdn: x509.RelativeDistinguishedName) -> bool:
+    return any(attribute.oid == NameOID.COMMON_NAME for attribute in rdn)
