@@ -1,13 +1,137 @@
-"""PLACEHOLDER: `camaudit checklist` and `camaudit report` (being written)."""
+"""`camaudit report` and `camaudit checklist`: render a saved scan, or write the removal checklist."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 import click
+from rich.console import Console
+
+from camaudit.errors import CamauditError
+from camaudit.models import ScanResult
+from camaudit.reports import REPORTS, as_json, checklist, render_table
+
+# Exit code 3 = "could not do it" (README, exit codes), the same as the top-level CLI uses.
+EXIT_FAILED = 3
+
+
+class _Failed(click.ClickException):
+    exit_code = EXIT_FAILED
+
+
+@contextmanager
+def _one_line_errors() -> Iterator[None]:
+    try:
+        yield
+    except CamauditError as exc:
+        raise _Failed(str(exc)) from exc
+
+
+def _scan_from(scan_file: Path | None, db: Path | None, scan_id: int | None) -> ScanResult:
+    from camaudit.inventory.store import Store
+
+    if scan_file is not None:
+        return as_json.load(scan_file)
+    with Store(db) as store:
+        if scan_id is not None:
+            return store.load(scan_id)
+        latest = store.latest(1)
+        if not latest:
+            raise _Failed(f"no scans saved in {store.path}; run `camaudit scan --save` first")
+        return latest[0]
+
+
+def _seen_dates(result: ScanResult, db: Path | None) -> dict[str, tuple]:  # type: ignore[type-arg]
+    from camaudit.inventory.keys import device_key
+    from camaudit.inventory.store import Store
+
+    seen = {}
+    with Store(db) as store:
+        for device in result.devices:
+            key = device_key(device)
+            dates = store.first_last_seen(key)
+            if dates is not None:
+                seen[key] = dates
+    return seen
+
+
+_SCAN_ARG = click.argument(
+    "scan_file", metavar="[SCAN.json]", required=False,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+)  # fmt: skip
+_DB_OPT = click.option(
+    "--db", type=click.Path(dir_okay=False, path_type=Path), default=None,
+    help="Inventory database (default ~/.local/share/camaudit/inventory.sqlite3).",
+)  # fmt: skip
+_SCAN_ID_OPT = click.option(
+    "--scan", "scan_id", type=int, default=None, help="Scan id in the inventory (default: latest)."
+)
 
 
 @click.command("checklist")
-def checklist_command() -> None:
-    """Write the removal checklist."""
+@_SCAN_ARG
+@_DB_OPT
+@_SCAN_ID_OPT
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="Checklist file; an existing CSV/XLSX keeps its staff edits.")
+@click.option("--format", "fmt", type=click.Choice(checklist.FORMATS), default=None,
+              help="Default: from the file ending.")
+@click.option("--site", default=None, help="Site name for every row (default: the scan's).")
+def checklist_command(
+    scan_file: Path | None,
+    db: Path | None,
+    scan_id: int | None,
+    output: Path,
+    fmt: str | None,
+    site: str | None,
+) -> None:
+    """Write the removal checklist for the flagged devices of a scan.
+
+    Reads SCAN.json, or a scan from the inventory (--db, --scan). Location, status, notes and
+    sign-off typed into an existing CSV/XLSX checklist are kept; devices no longer seen stay,
+    marked "not seen since"; new devices are added at the end.
+    """
+    with _one_line_errors():
+        out_format = checklist.format_for(output, fmt)
+        result = _scan_from(scan_file, db, scan_id)
+        seen = _seen_dates(result, db) if (scan_file is None or db is not None) else None
+        written = checklist.write(checklist.build(result, site=site, seen=seen), output, out_format)
+    extra = f" (+ {checklist.verify_path(output).name})" if out_format == "csv" else ""
+    click.echo(
+        f"wrote {output}{extra}: {len(written.rows)} to remove or replace, "
+        f"{len(written.verify)} to verify on site",
+        err=True,
+    )
 
 
 @click.command("report")
-def report_command() -> None:
-    """Render a saved scan in another format."""
+@_SCAN_ARG
+@_DB_OPT
+@_SCAN_ID_OPT
+@click.option("--format", "fmt", type=click.Choice(["table", *REPORTS]), default="table",
+              show_default=True)  # fmt: skip
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write here instead of standard output.")
+def report_command(
+    scan_file: Path | None, db: Path | None, scan_id: int | None, fmt: str, output: Path | None
+) -> None:
+    """Render a saved scan (SCAN.json, or from the inventory) as a table, JSON, CSV or HTML."""
+    with _one_line_errors():
+        result = _scan_from(scan_file, db, scan_id)
+    if fmt == "table":
+        if output is None:
+            render_table(result, Console())
+        else:
+            with output.open("w", encoding="utf-8") as handle:
+                render_table(result, Console(file=handle, width=160, no_color=True))
+        return
+    text = REPORTS[fmt](result)
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        try:
+            output.write_text(text, encoding="utf-8", newline="")
+        except OSError as exc:
+            raise _Failed(f"cannot write {output}: {exc.strerror or exc}") from exc

@@ -1,0 +1,108 @@
+"""Which record in one list is the same device as a record in another: MAC, then serial, then IP."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import TypeVar
+
+from camaudit.models import Device
+
+T = TypeVar("T")
+U = TypeVar("U")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Identity:
+    """The identifiers two sightings of one device can share, normalised for comparison."""
+
+    mac: str | None
+    serial: str | None
+    ip: str | None
+
+
+def normal_mac(mac: str | None) -> str | None:
+    """Lower-case colon-separated MAC, or None when blank."""
+    if not mac or not mac.strip():
+        return None
+    hexdigits = "".join(ch for ch in mac.lower() if ch in "0123456789abcdef")
+    if len(hexdigits) != 12:
+        return mac.strip().lower()
+    return ":".join(hexdigits[i : i + 2] for i in range(0, 12, 2))
+
+
+def _blank_to_none(text: str | None) -> str | None:
+    return text.strip() if text and text.strip() else None
+
+
+def identity(*, mac: str | None, serial: str | None, ip: str | None) -> Identity:
+    """Build a normalised identity from raw strings."""
+    return Identity(mac=normal_mac(mac), serial=_blank_to_none(serial), ip=_blank_to_none(ip))
+
+
+def device_identity(device: Device) -> Identity:
+    """The identity of a scanned device."""
+    return identity(mac=device.mac, serial=device.serial, ip=str(device.ip))
+
+
+def device_key(device: Device) -> str:
+    """One stable string naming a device: its MAC, else its serial, else its IP."""
+    ident = device_identity(device)
+    if ident.mac:
+        return f"mac:{ident.mac}"
+    if ident.serial:
+        return f"serial:{ident.serial}"
+    return f"ip:{ident.ip}"
+
+
+def _contradict(a: str | None, b: str | None) -> bool:
+    return a is not None and b is not None and a != b
+
+
+def pair_up(
+    old: Sequence[T],
+    new: Sequence[U],
+    old_id: Callable[[T], Identity],
+    new_id: Callable[[U], Identity],
+) -> list[tuple[int, int]]:
+    """Index pairs (old, new) of the same device: by MAC, then serial, then IP.
+
+    A weaker key never pairs two records that a stronger key says differ (an IP handed to a new
+    MAC is a different device).
+    """
+    old_ids = [old_id(item) for item in old]
+    new_ids = [new_id(item) for item in new]
+    free_old = set(range(len(old)))
+    free_new = set(range(len(new)))
+    pairs: list[tuple[int, int]] = []
+
+    def match_on(field: str, allowed: Callable[[Identity, Identity], bool]) -> None:
+        by_value: dict[str, int] = {}
+        for i in sorted(free_old):
+            value = getattr(old_ids[i], field)
+            if value is not None:
+                by_value.setdefault(value, i)
+        for j in sorted(free_new):
+            value = getattr(new_ids[j], field)
+            i_match = by_value.get(value) if value is not None else None
+            if i_match is None or i_match not in free_old:
+                continue
+            if not allowed(old_ids[i_match], new_ids[j]):
+                continue
+            free_old.discard(i_match)
+            free_new.discard(j)
+            pairs.append((i_match, j))
+
+    match_on("mac", lambda a, b: True)
+    match_on("serial", lambda a, b: not _contradict(a.mac, b.mac))
+    match_on(
+        "ip",
+        lambda a, b: not _contradict(a.mac, b.mac) and not _contradict(a.serial, b.serial),
+    )
+    return sorted(pairs)
+
+
+def unpaired(count: int, pairs: Iterable[tuple[int, int]], side: int) -> list[int]:
+    """Indexes on one side (0 old, 1 new) that found no partner."""
+    taken = {pair[side] for pair in pairs}
+    return [i for i in range(count) if i not in taken]

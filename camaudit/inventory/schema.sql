@@ -1,0 +1,39 @@
+-- camaudit inventory schema. Each "-- migration N" block upgrades a database at version N-1 to
+-- version N; PRAGMA user_version records the version reached. Never edit a released block:
+-- add a new one.
+
+-- migration 1
+CREATE TABLE scans (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    started_at  TEXT NOT NULL,           -- ISO 8601 UTC, as in the scan JSON
+    finished_at TEXT NOT NULL,
+    site        TEXT,
+    policy      TEXT NOT NULL,
+    interrupted INTEGER NOT NULL DEFAULT 0,
+    json        TEXT NOT NULL            -- the whole scan, schema camaudit.scan/1
+);
+CREATE INDEX scans_started ON scans (started_at);
+
+-- migration 2
+-- One row per device per scan, so first/last sightings need no JSON parsing. Existing scans
+-- are back-filled from their stored JSON.
+CREATE TABLE devices (
+    scan_id INTEGER NOT NULL REFERENCES scans (id) ON DELETE CASCADE,
+    ip      TEXT NOT NULL,
+    mac     TEXT,                        -- lower-case aa:bb:cc:dd:ee:ff
+    serial  TEXT,
+    maker   TEXT,
+    flagged INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (scan_id, ip)
+);
+CREATE INDEX devices_mac ON devices (mac);
+CREATE INDEX devices_serial ON devices (serial);
+CREATE INDEX devices_ip ON devices (ip);
+INSERT OR IGNORE INTO devices (scan_id, ip, mac, serial, maker, flagged)
+SELECT scans.id,
+       json_extract(d.value, '$.ip'),
+       lower(json_extract(d.value, '$.mac')),
+       json_extract(d.value, '$.serial'),
+       json_extract(d.value, '$.maker'),
+       coalesce(json_extract(d.value, '$.flagged'), 0)
+FROM scans, json_each(scans.json, '$.devices') AS d;
