@@ -1,4 +1,4 @@
-"""Loopback UDP responders that play SADP/DHIP devices (and rude senders) for the vendor probe tests.
+"""Loopback UDP responders playing SADP/DHIP devices (and rude senders) for vendor probe tests.
 
 Every responder binds a 127.0.0.x address on one shared free port, so a probe whose scope is
 127.0.0.0/29 and whose port option points at that port meets several "devices" at once.
@@ -97,7 +97,7 @@ def dhip_header(body: bytes) -> bytes:
 
 
 def sadp_device(reply: bytes, *, times: int = 1) -> Answer:
-    """A Hikvision device: answers a SADP inquiry with `reply` (`times` copies), ignores the rest."""
+    """A Hikvision device: answers an inquiry with `reply` (`times` copies), ignores the rest."""
 
     def answer(data: bytes) -> list[bytes]:
         return [reply] * times if b"<Types>inquiry</Types>" in data else []
