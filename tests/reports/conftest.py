@@ -160,6 +160,8 @@ def golden(request: pytest.FixtureRequest) -> Callable[[str, str], None]:
             path.write_text(text, encoding="utf-8", newline="")
             return
         assert path.exists(), f"no golden file {path}; run pytest tests/reports --update-golden"
-        assert text == path.read_text(encoding="utf-8"), f"{name} differs from its golden file"
+        with path.open(encoding="utf-8", newline="") as handle:
+            expected = handle.read()
+        assert text == expected, f"{name} differs from its golden file"
 
     return check
