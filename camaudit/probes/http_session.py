@@ -84,11 +84,7 @@ def _new_session(ctx: ProbeContext) -> aiohttp.ClientSession:
 @contextlib.asynccontextmanager
 async def http_session(ctx: ProbeContext) -> AsyncIterator[aiohttp.ClientSession]:
     """The scan's shared ClientSession: made on first use, closed when the last user leaves."""
-    shared: _Shared | None = getattr(ctx, _ATTRIBUTE, None)
-    if shared is None or shared.session.closed:
-        shared = _Shared(session=_new_session(ctx))
-        setattr(ctx, _ATTRIBUTE, shared)
-    shared.users += 1
+    shared = _join(ctx)
     try:
         yield shared.session
     finally:
@@ -97,6 +93,16 @@ async def http_session(ctx: ProbeContext) -> AsyncIterator[aiohttp.ClientSession
             if getattr(ctx, _ATTRIBUTE, None) is shared:
                 delattr(ctx, _ATTRIBUTE)
             await shared.session.close()
+
+
+def _join(ctx: ProbeContext) -> _Shared:
+    # No await between the lookup and the store, so concurrent first users share one session.
+    shared: _Shared | None = getattr(ctx, _ATTRIBUTE, None)
+    if shared is None or shared.session.closed:
+        shared = _Shared(session=_new_session(ctx))
+        setattr(ctx, _ATTRIBUTE, shared)
+    shared.users += 1
+    return shared
 
 
 async def fetch(

@@ -266,3 +266,34 @@ async def running(*responders: RawHttpResponder | StreamResponder) -> AsyncItera
         for responder in responders:
             await stack.enter_async_context(responder)
         yield
+
+
+@dataclass
+class RtspDevice:
+    """RTSP behaviour: answers each request by method with fixed bytes, recording what it got."""
+
+    replies: Mapping[str, bytes]
+    close_after_each: bool = False  # some servers hang up after every reply
+    received: list[bytes] = field(default_factory=list)
+
+    async def __call__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        """Serve one connection."""
+        while True:
+            try:
+                request = await reader.readuntil(b"\r\n\r\n")
+            except asyncio.IncompleteReadError:
+                return
+            self.received.append(request)
+            method = request.split(b" ", 1)[0].decode("latin-1")
+            reply = self.replies.get(method)
+            if reply is None:
+                await _until_peer_leaves(reader)
+                return
+            writer.write(reply)
+            await writer.drain()
+            if self.close_after_each:
+                return
+
+    def methods(self) -> list[str]:
+        """Methods received, in order."""
+        return [request.split(b" ", 1)[0].decode() for request in self.received]
