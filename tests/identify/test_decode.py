@@ -1,0 +1,156 @@
+"""Decoders turn hostile values into facets and never crash."""
+
+from __future__ import annotations
+
+import base64
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from camaudit.identify import decode
+from camaudit.identify.decode import DECODERS, facets
+from camaudit.identify.vocabulary import CHANNELS, SMALL_VALUE_CHARS
+
+# Shapes from /work/shared/facts (Haicam ProbeMatch comment; Phenomite/AMP-Research DHIP reply).
+SADP = (
+    '<?xml version="1.0" encoding="utf-8"?><ProbeMatch><Uuid>E8ECFE09</Uuid><Types>inquiry</Types>'
+    "<DeviceType>141945</DeviceType><DeviceDescription>DS-2CD2385G1-I</DeviceDescription>"
+    "<MAC>58-50-ed-1f-e3-85</MAC><HCPlatformEnable>flase</HCPlatformEnable></ProbeMatch>"
+)
+DHIP_JSON = (
+    '{ "mac" : "4c:11:bf:c2:0b:9d", "method" : "client.notifyDevInfo", "params" : { "deviceInfo" : {'
+    ' "DeviceClass" : "IPC", "DeviceType" : "IPC-HDW5421S", "HttpPort" : 80, "Vendor" : "Dahua",'
+    ' "IPv4Address" : { "DhcpEnable" : false }, "SerialNo" : "1F006E4PAX00075" } } }'
+)
+
+
+def dhip_frame(body: str) -> str:
+    """A DHIP datagram as a probe would hand it over: 32-byte header, JSON, trailing junk."""
+    size = len(body).to_bytes(4, "little")
+    header = b"\x20\x00\x00\x00DHIP" + bytes(8) + size + bytes(4) + size + bytes(4)
+    return (header + body.encode() + b"\n\x00").decode("latin-1")
+
+
+class TestStructuredChannels:
+    def test_sadp_yields_one_facet_per_element_plus_the_raw_value(self) -> None:
+        """Every SADP element becomes a facet named by its tag; the whole reply stays field ""."""
+        found = facets("sadp", SADP)
+        assert found[0] == ("", SADP)
+        assert ("DeviceDescription", "DS-2CD2385G1-I") in found
+        assert ("MAC", "58-50-ed-1f-e3-85") in found
+
+    def test_malformed_sadp_falls_back_to_tag_regex(self) -> None:
+        """A truncated reply, as real devices send, still yields its complete elements."""
+        broken = SADP[:-30]
+        found = facets("sadp", broken)
+        assert ("DeviceDescription", "DS-2CD2385G1-I") in found
+
+    def test_xml_entity_bombs_are_refused_not_expanded(self) -> None:
+        """defusedxml refuses DTD entities; the fallback regex never expands them."""
+        bomb = '<!DOCTYPE x [<!ENTITY a "aaaaaaaaaa">]><root><Manufacturer>&a;&a;</Manufacturer></root>'
+        found = facets("onvif.device_information", bomb)
+        assert all("aaaaaaaaaa" not in text for _, text in found[1:])
+
+    def test_dhip_header_is_stripped_and_fields_named_by_last_key(self) -> None:
+        """The binary header and trailing bytes go; nested keys flatten to their last component."""
+        found = facets("dhip", dhip_frame(DHIP_JSON))
+        assert ("DeviceType", "IPC-HDW5421S") in found
+        assert ("Vendor", "Dahua") in found
+        assert ("mac", "4c:11:bf:c2:0b:9d") in found
+        assert ("DhcpEnable", "false") in found
+        assert ("HttpPort", "80") in found
+
+    def test_dhip_in_other_notations_uses_the_pair_regex(self) -> None:
+        """A Ruby-inspected reply (=> separators) still yields its string fields."""
+        ruby = '{"mac"=>"00:1f:54:a9:2e:58",\n# "DeviceType"=>"W461ASC",\n# "Vendor"=>"Lorex"}'
+        found = facets("dhip", ruby)
+        assert ("Vendor", "Lorex") in found
+        assert ("DeviceType", "W461ASC") in found
+
+    def test_upnp_description_uses_local_names(self) -> None:
+        """Namespaced UPnP elements are named without their namespace."""
+        xml = (
+            '<root xmlns="urn:schemas-upnp-org:device-1-0"><device>'
+            "<manufacturer>Hikvision</manufacturer><modelName>DS-7608NI</modelName></device></root>"
+        )
+        found = facets("upnp.description", xml)
+        assert ("manufacturer", "Hikvision") in found
+        assert ("modelName", "DS-7608NI") in found
+
+
+class TestTextChannels:
+    def test_wsd_scopes_are_split_and_url_decoded(self) -> None:
+        """Each scope is its own facet, %20 decoded; the raw value is kept as field ""."""
+        raw = (
+            "onvif://www.onvif.org/name/HIKVISION%20DS-2CD2385G1-I onvif://www.onvif.org/Profile/T"
+        )
+        found = facets("wsd.scopes", raw)
+        assert found[0] == ("", raw)
+        assert ("scope", "onvif://www.onvif.org/name/HIKVISION DS-2CD2385G1-I") in found
+        assert ("scope", "onvif://www.onvif.org/Profile/T") in found
+
+    def test_mdns_txt_items_keep_spaces_inside_values(self) -> None:
+        """'k=v' items split on whitespace before the next key, so values may contain spaces."""
+        found = facets("mdns.txt", "model=AXIS M3045-V macaddress=ACCC8E000001\nvendor=Axis")
+        assert ("model", "AXIS M3045-V") in found
+        assert ("macaddress", "ACCC8E000001") in found
+        assert ("vendor", "Axis") in found
+
+    def test_mac_is_normalised_and_its_registrant_added(self) -> None:
+        """Any MAC spelling becomes lower-case colon form, with the IEEE registrant as a facet."""
+        found = facets("mac", "58-50-ED-1F-E3-85")
+        assert found[0] == ("", "58:50:ed:1f:e3:85")
+        assert ("registrant", "Hangzhou Hikvision Digital Technology Co.,Ltd.") in found
+
+    def test_locally_administered_mac_gets_no_registrant(self) -> None:
+        """A randomised MAC is noted, never looked up."""
+        found = facets("mac", "02:11:22:33:44:55")
+        assert ("locally_administered", "true") in found
+        assert not any(name == "registrant" for name, _ in found)
+
+    def test_single_line_values_are_truncated_before_matching(self) -> None:
+        """A hostile 1 MB Server header is cut to 1 KiB."""
+        [(_, text)] = facets("http.server", "A" * 1_000_000)
+        assert len(text) == SMALL_VALUE_CHARS
+
+
+@settings(max_examples=150, deadline=None)
+@given(channel=st.sampled_from(sorted(CHANNELS)), raw=st.binary(max_size=2048))
+def test_random_bytes_never_crash_any_decoder(channel: str, raw: bytes) -> None:
+    """Whatever arrives, decoding returns (field, text) pairs with the raw value first."""
+    value = raw.decode("latin-1")
+    found = facets(channel, value)
+    assert found
+    assert all(isinstance(f, str) and isinstance(t, str) for f, t in found)
+
+
+@settings(max_examples=150, deadline=None)
+@given(channel=st.sampled_from(sorted(DECODERS)), text=st.text(max_size=1024))
+def test_random_text_never_crashes_structured_decoders(channel: str, text: str) -> None:
+    """Random unicode, including broken XML and JSON, decodes without raising."""
+    assert decode.facets(channel, "<a>" + text + '{"k":' + text)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    body=st.recursive(
+        st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+        lambda kids: (
+            st.lists(kids, max_size=4) | st.dictionaries(st.text(max_size=8), kids, max_size=4)
+        ),
+        max_leaves=30,
+    )
+)
+def test_any_json_shape_flattens_without_crashing(body: object) -> None:
+    """Deeply odd JSON (lists, nulls, nesting) flattens to string facets."""
+    import json
+
+    found = facets("dhip", dhip_frame(json.dumps({"params": body})))
+    assert all(isinstance(t, str) for _, t in found)
+
+
+def test_b64_examples_round_trip_binary_frames() -> None:
+    """A framed DHIP reply survives base64 (how fingerprint examples carry binary) and decodes."""
+    frame = dhip_frame(DHIP_JSON)
+    again = base64.b64decode(base64.b64encode(frame.encode("latin-1"))).decode("latin-1")
+    assert ("Vendor", "Dahua") in facets("dhip", again)

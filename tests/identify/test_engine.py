@@ -1,0 +1,139 @@
+"""Engine semantics: channel files by preference, first match per file wins, one derivation pass."""
+
+from __future__ import annotations
+
+import pytest
+
+from camaudit.identify.engine import match_host, match_value
+from tests.identify.conftest import WriteFiles, ev
+
+SERVER_A = """
+    evidence = "http.server"
+    preference = 0.8
+
+    [[fingerprint]]
+    id = "acme-webs-versioned"
+    description = "versioned"
+    pattern = '^AcmeWebs/(?P<firmware>[\\d.]+)$'
+    facts = { maker = "hikvision" }
+    confidence = 0.9
+    source = "test"
+
+    [[fingerprint]]
+    id = "acme-webs-any"
+    description = "any"
+    pattern = '^AcmeWebs'
+    facts = { maker = "dahua" }
+    confidence = 0.4
+    source = "test"
+"""
+
+SERVER_B = """
+    evidence = "http.server"
+    preference = 0.2
+
+    [[fingerprint]]
+    id = "generic-webs"
+    description = "generic"
+    pattern = '^\\w+Webs'
+    facts = { device_type = "ip-camera" }
+    confidence = 0.3
+    source = "test"
+"""
+
+MODELS = """
+    evidence = "model"
+    preference = 0.5
+
+    [[fingerprint]]
+    id = "hik-ds-model"
+    description = "DS- numbers"
+    pattern = '^DS-(?P<family>2CD)'
+    facts = { maker = "hikvision", device_type = "ip-camera" }
+    confidence = 0.8
+    source = "test"
+"""
+
+SADP = """
+    evidence = "sadp"
+    preference = 0.5
+
+    [[fingerprint]]
+    id = "sadp-description"
+    description = "model"
+    field = "DeviceDescription"
+    pattern = '^(?P<model>\\S+)$'
+    facts = { maker = "hikvision" }
+    confidence = 0.95
+    source = "test"
+"""
+
+
+def test_first_match_in_a_file_wins(write_db: WriteFiles) -> None:
+    """Two rules in one file both match: only the earlier one yields a match."""
+    db = write_db(http_server=SERVER_A)
+    [match] = match_value("http.server", "AcmeWebs/1.2", db)
+    assert match.rule == "http_server::acme-webs-versioned"
+    assert match.facts == {"maker": "hikvision", "firmware": "1.2"}
+
+
+def test_later_rule_matches_when_earlier_does_not(write_db: WriteFiles) -> None:
+    """The first rule that matches is used, not simply the first rule."""
+    db = write_db(http_server=SERVER_A)
+    [match] = match_value("http.server", "AcmeWebs", db)
+    assert match.rule == "http_server::acme-webs-any"
+
+
+def test_each_file_contributes_in_preference_order(write_db: WriteFiles) -> None:
+    """Files for the same channel each give their first match, the preferred file first."""
+    db = write_db(http_server=SERVER_A, http_server_generic=SERVER_B)
+    rules = [m.rule for m in match_value("http.server", "AcmeWebs/2", db)]
+    assert rules == ["http_server::acme-webs-versioned", "http_server_generic::generic-webs"]
+    swapped = write_db(http_server_generic=SERVER_B.replace("0.2", "0.95"))
+    rules = [m.rule for m in match_value("http.server", "AcmeWebs/2", swapped)]
+    assert rules[0] == "http_server_generic::generic-webs"
+
+
+def test_other_channels_are_not_consulted(write_db: WriteFiles) -> None:
+    """A value on rtsp.server never meets http.server rules."""
+    db = write_db(http_server=SERVER_A)
+    assert match_value("rtsp.server", "AcmeWebs/1.2", db) == []
+
+
+def test_field_rules_only_see_their_decoded_field(write_db: WriteFiles) -> None:
+    """A sadp rule with field = DeviceDescription reads that element only."""
+    db = write_db(sadp=SADP)
+    reply = "<ProbeMatch><Uuid>abc</Uuid><DeviceDescription>DS-2CD2385G1-I</DeviceDescription></ProbeMatch>"
+    [match] = match_value("sadp", reply, db)
+    assert match.field == "DeviceDescription"
+    assert match.facts["model"] == "DS-2CD2385G1-I"
+
+
+def test_captured_model_feeds_the_model_channel_once(write_db: WriteFiles) -> None:
+    """A captured model is matched again on channel "model", recording the rule it came from."""
+    db = write_db(sadp=SADP, model=MODELS)
+    reply = "<ProbeMatch><DeviceDescription>DS-2CD2385G1-I</DeviceDescription></ProbeMatch>"
+    hits = match_host([ev("sadp", reply)], db)
+    assert [h.match.rule for h in hits] == ["sadp::sadp-description", "model::hik-ds-model"]
+    derived = hits[1]
+    assert derived.via == "sadp::sadp-description"
+    assert derived.evidence.channel == "model"
+    assert derived.match.facts["family"] == "2CD"
+
+
+def test_derived_channel_is_not_fed_by_itself(write_db: WriteFiles) -> None:
+    """Model evidence given directly is matched once; derivation does not loop back into it."""
+    looping = MODELS.replace("(?P<family>2CD)", "(?P<family>2CD)").replace(
+        'facts = { maker = "hikvision", device_type = "ip-camera" }',
+        'facts = { maker = "hikvision", model = "DS-2CD" }',
+    )
+    db = write_db(model=looping)
+    hits = match_host([ev("model", "DS-2CD2385")], db)
+    assert len(hits) == 1
+
+
+@pytest.mark.parametrize("value", ["", "\x00" * 10, "AcmeWebs" * 10_000])
+def test_odd_values_do_not_break_matching(write_db: WriteFiles, value: str) -> None:
+    """Empty, binary and huge values are matched (or not) without error."""
+    db = write_db(http_server=SERVER_A)
+    assert isinstance(match_value("http.server", value, db), list)

@@ -1,0 +1,161 @@
+"""verify.problems catches each kind of broken rule; the loader refuses structural breakage."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from camaudit.errors import FingerprintError
+from camaudit.identify import verify
+from camaudit.identify.commands import fingerprints_group
+from camaudit.identify.loader import Database, load_file
+from tests.identify.conftest import WriteFiles
+
+GOOD = """
+    # RTSP Server header.
+    evidence = "rtsp.server"
+    preference = 0.5
+
+    [[fingerprint]]
+    id = "dahua-rtsp-server"
+    description = "Dahua RTSP server"
+    pattern = '^Dahua Rtsp Server$'
+    facts = { maker = "dahua", device_type = "ip-camera" }
+    confidence = 0.9
+    source = "rapid7/recog xml/rtsp_servers.xml"
+    counterexamples = ["GStreamer RTSP server"]
+
+    [[fingerprint.example]]
+    text = "Dahua Rtsp Server"
+    expect = { maker = "dahua" }
+"""
+
+
+def rule_problems(db: Database, rule_id: str) -> list[str]:
+    """Problems of one rule of a test database."""
+    [rule] = [r for r in db.rules() if r.id == rule_id]
+    return verify.problems(rule, db)
+
+
+def test_sound_rule_has_no_problems(write_db: WriteFiles) -> None:
+    """The documented example passes every check."""
+    db = write_db(rtsp_server=GOOD)
+    assert rule_problems(db, "dahua-rtsp-server") == []
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        ("pattern = '^Dahua", "colour = 1\n    pattern = '^Dahua", "unknown keys: colour"),
+        ("'^Dahua Rtsp Server$'", "'Dahua Rtsp Server$'", 'must start with "^"'),
+        ("'^Dahua Rtsp Server$'", "'^Dahua (?P<vendor>Rtsp) Server$'", "not a fact name"),
+        ("'^Dahua Rtsp Server$'", "'^(?P<maker>Dahua) Rtsp Server$'", "both fixed and captured"),
+        ('maker = "dahua", device', 'maker = "acme", device', "not in identifiers/makers.txt"),
+        ('device_type = "ip-camera"', 'device_type = "toaster"', "not in identifiers/device_types"),
+        ('text = "Dahua Rtsp Server"', 'text = "Dahua RTSP Server"', "does not match"),
+        (
+            'expect = { maker = "dahua" }',
+            'expect = { maker = "hikvision" }',
+            "expected 'hikvision'",
+        ),
+        ('["GStreamer RTSP server"]', '["Dahua Rtsp Server"]', "counterexample"),
+        ('source = "rapid7/recog xml/rtsp_servers.xml"', 'source = ""', "source is missing"),
+        ('id = "dahua-rtsp-server"', 'id = "Dahua_RTSP"', "not kebab-case"),
+        ("'^Dahua Rtsp Server$'", "'^(a|aa)+$'", "slow on hostile input"),
+        ("'^Dahua Rtsp Server$'", "'^Dahua Rtsp Server$'\n    match = \"search\"", "not allowed"),
+    ],
+)
+def test_each_check_reports_its_problem(
+    write_db: WriteFiles, old: str, new: str, expected: str
+) -> None:
+    """One defect in, one recognisable problem out."""
+    assert old in GOOD
+    db = write_db(rtsp_server=GOOD.replace(old, new, 1))
+    [rule] = list(db.rules())
+    found = verify.problems(rule, db)
+    assert any(expected in problem for problem in found), found
+
+
+def test_shadowed_example_is_reported(write_db: WriteFiles) -> None:
+    """An example already matched by an earlier rule in the file would never reach its rule."""
+    broad = GOOD.replace(
+        "[[fingerprint]]",
+        (
+            '[[fingerprint]]\n    id = "any-rtsp"\n    description = "any"\n    pattern = \'^\\w+ Rtsp\'\n'
+            '    confidence = 0.1\n    source = "t"\n    [[fingerprint.example]]\n    text = "X Rtsp"\n\n'
+            "    [[fingerprint]]"
+        ),
+        1,
+    )
+    db = write_db(rtsp_server=broad)
+    assert any(
+        "shadowed by earlier rule 'any-rtsp'" in p for p in rule_problems(db, "dahua-rtsp-server")
+    )
+
+
+def test_file_name_must_match_channel_and_ids_be_unique(write_db: WriteFiles) -> None:
+    """A file named for another channel, reusing an id, gets both problems."""
+    db = write_db(rtsp_server=GOOD, http_server=GOOD)
+    found = [p for r in db.rules() for p in verify.problems(r, db)]
+    assert any("does not match evidence" in p for p in found)
+    assert any("is also used by" in p for p in found)
+
+
+def test_weak_channel_rule_cannot_be_confident(write_db: WriteFiles) -> None:
+    """A MAC-prefix rule naming a maker must stay at or below 0.5."""
+    mac = GOOD.replace('"rtsp.server"', '"mac"').replace("'^Dahua Rtsp Server$'", "'^3c:ef:8c:'")
+    mac = mac.replace('"Dahua Rtsp Server"', '"3c:ef:8c:61:01:c0"').replace(
+        '["GStreamer RTSP server"]', "[]"
+    )
+    db = write_db(mac=mac)
+    assert any("weak signal" in p for p in rule_problems(db, "dahua-rtsp-server"))
+
+
+def test_loader_refuses_structural_problems_with_path_and_rule(tmp_path: Path) -> None:
+    """A bad regex stops loading; the error names the file and the rule id."""
+    path = tmp_path / "rtsp_server.toml"
+    path.write_text(textwrap.dedent(GOOD).replace("'^Dahua Rtsp Server$'", "'^(unclosed'"), "utf-8")
+    with pytest.raises(FingerprintError) as caught:
+        load_file(path)
+    assert caught.value.rule == "dahua-rtsp-server"
+    assert caught.value.path == str(path)
+
+
+def test_loader_refuses_bad_toml(tmp_path: Path) -> None:
+    """Invalid TOML is a FingerprintError, not a crash."""
+    path = tmp_path / "rtsp_server.toml"
+    path.write_text("evidence = ", "utf-8")
+    with pytest.raises(FingerprintError, match="rtsp_server.toml"):
+        load_file(path)
+
+
+def test_cli_verify_and_match(tmp_path: Path) -> None:
+    """`fingerprints verify FILE` exits 0 on a sound file, 1 on a broken one; `match` shows facts."""
+    good = tmp_path / "good" / "rtsp_server.toml"
+    good.parent.mkdir()
+    good.write_text(textwrap.dedent(GOOD), "utf-8")
+    runner = CliRunner()
+    assert runner.invoke(fingerprints_group, ["verify", str(good)]).exit_code == 0
+    bad = tmp_path / "bad" / "rtsp_server.toml"
+    bad.parent.mkdir()
+    bad.write_text(
+        textwrap.dedent(GOOD)
+        .replace('source = "rapid7', 'source = "')
+        .replace('xml/rtsp_servers.xml"', '"'),
+        "utf-8",
+    )
+    bad.write_text(
+        textwrap.dedent(GOOD).replace('text = "Dahua Rtsp Server"', 'text = "nope"'), "utf-8"
+    )
+    result = runner.invoke(fingerprints_group, ["verify", str(bad)])
+    assert result.exit_code == 1
+    assert "does not match" in result.output
+    result = runner.invoke(
+        fingerprints_group,
+        ["match", "rtsp.server", "Dahua Rtsp Server", "--fingerprints", str(good.parent)],
+    )
+    assert result.exit_code == 0, result.output
+    assert "maker='dahua'" in result.output
