@@ -1,11 +1,11 @@
-"""Turn one evidence value into facets (field, text) that fingerprint rules match; pure and total."""
+"""Turn one evidence value into facets (field, text) for rules to match; pure, total."""
 
 from __future__ import annotations
 
 import json
 import re
 import urllib.parse
-import xml.etree.ElementTree as ET  # noqa: S405 - only for the ParseError type; parsing uses defusedxml
+import xml.etree.ElementTree as ET  # noqa: S405 - ParseError type only; defusedxml parses
 from collections.abc import Callable, Iterator
 
 from defusedxml import DefusedXmlException

@@ -54,7 +54,7 @@ def _first_match(item: FingerprintFile, channel: str, field: str, text: str) -> 
 
 
 def match_value(channel: str, value: str, database: Database) -> list[Match]:
-    """Every match for one value: per facet, per file (by preference), the first rule that matches."""
+    """Every match for one value: per facet and file (by preference), its first matching rule."""
     files = database.files_for(channel)
     if not files:
         return []
@@ -77,7 +77,7 @@ def match_evidence(evidence: Iterable[Evidence], database: Database) -> list[Hit
 
 
 def derived_evidence(hits: Iterable[Hit]) -> list[Evidence]:
-    """One evidence per distinct model/brand fact, naming the most confident rule that yielded it."""
+    """One evidence per distinct model/brand fact, naming the most confident rule behind it."""
     best: dict[tuple[str, str], Hit] = {}
     for hit in hits:
         for channel, fact in DERIVED_FROM_FACT.items():

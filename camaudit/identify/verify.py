@@ -90,12 +90,13 @@ def _pattern(rule: Rule) -> list[str]:
     elif not rule.pattern.startswith("^"):
         found.append('pattern must start with "^" (or use match = "search" where allowed)')
     groups = set(rule.regex.groupindex)
-    for name in sorted(groups - vocabulary.FACT_NAMES):
-        found.append(f"capture group {name!r} is not a fact name")
-    for name in sorted(set(rule.facts) - vocabulary.FACT_NAMES):
-        found.append(f"fact {name!r} is not a fact name")
-    for name in sorted(groups & set(rule.facts)):
-        found.append(f"fact {name!r} is both fixed and captured")
+    found += [
+        f"capture group {n!r} is not a fact name" for n in sorted(groups - vocabulary.FACT_NAMES)
+    ]
+    found += [
+        f"fact {n!r} is not a fact name" for n in sorted(set(rule.facts) - vocabulary.FACT_NAMES)
+    ]
+    found += [f"fact {n!r} is both fixed and captured" for n in sorted(groups & set(rule.facts))]
     if rule.field and rule.channel not in decode.DECODERS:
         found.append(f"field {rule.field!r} given, but {rule.channel} has no decoded fields")
     return found
@@ -121,9 +122,11 @@ def _examples(rule: Rule, item: FingerprintFile | None) -> list[str]:
                 found.append(f"{label}: expect key {key!r} is not a fact name")
             elif facts.get(key) != wanted:
                 found.append(f"{label}: {key} is {facts.get(key)!r}, expected {wanted!r}")
-        for other in earlier:
-            if first_facts(other, example.text) is not None:
-                found.append(f"{label} is shadowed by earlier rule {other.id!r}")
+        found += [
+            f"{label} is shadowed by earlier rule {other.id!r}"
+            for other in earlier
+            if first_facts(other, example.text) is not None
+        ]
     return found
 
 
@@ -189,7 +192,7 @@ def _pathological(rule: Rule) -> list[str]:
         if spent > PATHOLOGICAL_BUDGET_S:
             return [
                 f"pattern is slow on hostile input ({spent * 1000:.0f} ms by a "
-                f"{len(text)}-char string {text[:24]!r}...): avoid nested or overlapping quantifiers"
+                f"{len(text)}-char string {text[:24]!r}...): avoid nested quantifiers"
             ]
     return []
 

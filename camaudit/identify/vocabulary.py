@@ -1,4 +1,4 @@
-"""The fixed words of the fingerprint format: channels, fact names, keys, and the identifier lists."""
+"""The fixed words of the fingerprint format: channels, fact names, keys, identifier lists."""
 
 from __future__ import annotations
 
@@ -103,7 +103,7 @@ def value_limit(channel: str) -> int:
 
 
 def fingerprints_dir() -> Path:
-    """The shipped fingerprints directory: inside the wheel, else the repo's top level (editable)."""
+    """The shipped fingerprints directory: in the wheel, else the repo's (editable)."""
     packaged = importlib.resources.files("camaudit") / "fingerprints"
     if packaged.is_dir():
         return Path(str(packaged))
@@ -139,6 +139,6 @@ def _read_list(path: Path) -> list[tuple[str, str]]:
 def load_identifiers(directory: Path | None = None) -> Identifiers:
     """Read makers.txt ("id" or "id<TAB>Display Name" per line) and device_types.txt."""
     base = (directory or fingerprints_dir()) / "identifiers"
-    makers = {key: display for key, display in _read_list(base / "makers.txt")}
+    makers = dict(_read_list(base / "makers.txt"))
     types = frozenset(key for key, _ in _read_list(base / "device_types.txt"))
     return Identifiers(makers=makers, device_types=types)

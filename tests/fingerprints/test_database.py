@@ -7,11 +7,17 @@ from operator import attrgetter
 import pytest
 
 from camaudit.identify import verify
-from camaudit.identify.loader import Database, FingerprintFile, Rule, lenient_database, load_database
+from camaudit.identify.loader import (
+    Database,
+    FingerprintFile,
+    Rule,
+    lenient_database,
+    load_database,
+)
 from camaudit.identify.vocabulary import fingerprints_dir
 
 SHIPPED = lenient_database()
-ALLOWED_SUFFIXES = {".toml", ".txt", ".md"}  # force-include copies the folder verbatim into the wheel
+ALLOWED_SUFFIXES = {".toml", ".txt", ".md"}  # the wheel copies the folder verbatim
 
 
 @pytest.mark.parametrize("rule", list(SHIPPED.rules()), ids=attrgetter("ref"))

@@ -1,4 +1,4 @@
-"""Helpers for engine tests: small fingerprint files written under tmp_path, not the shipped data."""
+"""Helpers for engine tests: small fingerprint files under tmp_path, not the shipped data."""
 
 from __future__ import annotations
 

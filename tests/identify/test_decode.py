@@ -18,7 +18,8 @@ SADP = (
     "<MAC>58-50-ed-1f-e3-85</MAC><HCPlatformEnable>flase</HCPlatformEnable></ProbeMatch>"
 )
 DHIP_JSON = (
-    '{ "mac" : "4c:11:bf:c2:0b:9d", "method" : "client.notifyDevInfo", "params" : { "deviceInfo" : {'
+    '{ "mac" : "4c:11:bf:c2:0b:9d", "method" : "client.notifyDevInfo",'
+    ' "params" : { "deviceInfo" : {'
     ' "DeviceClass" : "IPC", "DeviceType" : "IPC-HDW5421S", "HttpPort" : 80, "Vendor" : "Dahua",'
     ' "IPv4Address" : { "DhcpEnable" : false }, "SerialNo" : "1F006E4PAX00075" } } }'
 )
@@ -47,7 +48,10 @@ class TestStructuredChannels:
 
     def test_xml_entity_bombs_are_refused_not_expanded(self) -> None:
         """defusedxml refuses DTD entities; the fallback regex never expands them."""
-        bomb = '<!DOCTYPE x [<!ENTITY a "aaaaaaaaaa">]><root><Manufacturer>&a;&a;</Manufacturer></root>'
+        bomb = (
+            '<!DOCTYPE x [<!ENTITY a "aaaaaaaaaa">]>'
+            "<root><Manufacturer>&a;&a;</Manufacturer></root>"
+        )
         found = facets("onvif.device_information", bomb)
         assert all("aaaaaaaaaa" not in text for _, text in found[1:])
 

@@ -103,7 +103,10 @@ def test_other_channels_are_not_consulted(write_db: WriteFiles) -> None:
 def test_field_rules_only_see_their_decoded_field(write_db: WriteFiles) -> None:
     """A sadp rule with field = DeviceDescription reads that element only."""
     db = write_db(sadp=SADP)
-    reply = "<ProbeMatch><Uuid>abc</Uuid><DeviceDescription>DS-2CD2385G1-I</DeviceDescription></ProbeMatch>"
+    reply = (
+        "<ProbeMatch><Uuid>abc</Uuid>"
+        "<DeviceDescription>DS-2CD2385G1-I</DeviceDescription></ProbeMatch>"
+    )
     [match] = match_value("sadp", reply, db)
     assert match.field == "DeviceDescription"
     assert match.facts["model"] == "DS-2CD2385G1-I"

@@ -146,7 +146,7 @@ def test_mac_prefers_arp_evidence() -> None:
 
 
 def test_evidence_lists_matches_by_confidence_then_unmatched() -> None:
-    """Every (evidence, match) pair appears, strongest first, then unmatched evidence with rule None."""
+    """Every (evidence, match) pair appears, strongest first; unmatched ones after, rule None."""
     strong = hit("sadp", 0.95, maker="hikvision")
     weak = hit("tcp.open", 0.2, maker="hikvision")
     silent = ev("http.title", "Login")

@@ -62,11 +62,14 @@ def test_override_file_replaces_the_bundled_data(
     """CAMAUDIT_OUI_FILE points at a newer snapshot in the same format."""
     snapshot = tmp_path / "manuf"
     snapshot.write_text(
-        "# test snapshot\n58:50:ED\tNewName\tNew Registrant Ltd\n10:34:56:70/28\tMid\tMid Block Co\n",
+        "# test snapshot\n58:50:ED\tNewName\tNew Registrant Ltd\n"
+        "10:34:56:70/28\tMid\tMid Block Co\n",
         encoding="utf-8",
     )
     monkeypatch.setenv(oui.OVERRIDE_ENV, str(snapshot))
-    assert oui.lookup("58:50:ed:00:00:01").registrant == "New Registrant Ltd"  # type: ignore[union-attr]
+    renamed = oui.lookup("58:50:ed:00:00:01")
+    assert renamed is not None
+    assert renamed.registrant == "New Registrant Ltd"
     assert oui.lookup("10:34:56:60:00:00") is None  # outside the 28-bit block
     entry = oui.lookup("10:34:56:7f:00:00")
     assert entry is not None

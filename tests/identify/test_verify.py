@@ -84,8 +84,10 @@ def test_shadowed_example_is_reported(write_db: WriteFiles) -> None:
     broad = GOOD.replace(
         "[[fingerprint]]",
         (
-            '[[fingerprint]]\n    id = "any-rtsp"\n    description = "any"\n    pattern = \'^\\w+ Rtsp\'\n'
-            '    confidence = 0.1\n    source = "t"\n    [[fingerprint.example]]\n    text = "X Rtsp"\n\n'
+            '[[fingerprint]]\n    id = "any-rtsp"\n    description = "any"\n'
+            "    pattern = '^\\w+ Rtsp'\n"
+            '    confidence = 0.1\n    source = "t"\n'
+            '    [[fingerprint.example]]\n    text = "X Rtsp"\n\n'
             "    [[fingerprint]]"
         ),
         1,
@@ -133,7 +135,7 @@ def test_loader_refuses_bad_toml(tmp_path: Path) -> None:
 
 
 def test_cli_verify_and_match(tmp_path: Path) -> None:
-    """`fingerprints verify FILE` exits 0 on a sound file, 1 on a broken one; `match` shows facts."""
+    """`fingerprints verify FILE` exits 0 if sound, 1 if broken; `match` shows facts."""
     good = tmp_path / "good" / "rtsp_server.toml"
     good.parent.mkdir()
     good.write_text(textwrap.dedent(GOOD), "utf-8")
