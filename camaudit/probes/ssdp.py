@@ -1,18 +1,185 @@
-"""PLACEHOLDER: replaced by the real ssdp probe (being written)."""
+"""SSDP probe: M-SEARCH by multicast and unicast, then fetch each replying device's description."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
+from collections.abc import Iterable
 from typing import ClassVar
 
-from camaudit.errors import ProbeUnavailable
+import aiohttp
+
+from camaudit.errors import ProbeError
 from camaudit.models import Evidence
-from camaudit.probes.base import DiscoveryProbe, HostTarget, ProbeContext
+from camaudit.net import Datagram, UdpEndpoint
+from camaudit.probes import ssdp_codec
+from camaudit.probes.base import DiscoveryProbe, ProbeContext
+from camaudit.probes.onvif import http_request, http_session
+
+log = logging.getLogger(__name__)
+
+SSDP_GROUP = "239.255.255.250"  # UPnP Device Architecture 1.1 §1.1.2 (port is ctx "ssdp")
+MAX_LOCATIONS_PER_HOST = 4  # root device and a few embedded ones; more is a misbehaving stack
+MAX_PARALLEL_FETCHES = 32
 
 
 class SsdpProbe(DiscoveryProbe):
-    """Placeholder."""
+    """Search for UPnP devices; record SERVER/ST and the description XML each serves itself."""
 
     name: ClassVar[str] = "ssdp"
+    description: ClassVar[str] = "SSDP M-SEARCH (UDP 1900) and UPnP description fetch (HTTP)"
 
     async def discover(self, ctx: ProbeContext) -> list[Evidence]:
-        raise ProbeUnavailable("ssdp: not built yet")
+        """Evidence from search replies, plus each in-scope device's own description."""
+        port = ctx.options.port("ssdp")
+        async with contextlib.AsyncExitStack() as stack:
+            endpoints = await self._open_multicast_endpoints(ctx, stack)
+            for endpoint in endpoints:
+                for target in ssdp_codec.SEARCH_TARGETS:
+                    endpoint.send(
+                        ssdp_codec.build_msearch(target, host=SSDP_GROUP, port=port),
+                        (SSDP_GROUP, port),
+                    )
+            unicast = await _open_unicast_endpoint(ctx, stack)
+            endpoints.append(unicast)
+            await _send_unicast(ctx, unicast, port)
+            listen_s = ctx.options.ssdp_listen_s
+            batches = await asyncio.gather(*(endpoint.collect(listen_s) for endpoint in endpoints))
+        datagrams = [datagram for batch in batches for datagram in batch]
+        log.debug("ssdp: %d datagrams received", len(datagrams))
+        evidence, locations = self._read(ctx, datagrams)
+        evidence += await self._fetch_descriptions(ctx, locations)
+        return list(dict.fromkeys(evidence))
+
+    async def _open_multicast_endpoints(
+        self, ctx: ProbeContext, stack: contextlib.AsyncExitStack
+    ) -> list[UdpEndpoint]:
+        """One socket per multicast interface (IP_MULTICAST_IF); replies come back unicast."""
+        if not ctx.options.multicast:
+            return []
+        endpoints: list[UdpEndpoint] = []
+        for interface in ctx.interfaces:
+            if not interface.multicast:
+                continue
+            try:
+                udp = ctx.sockets.udp(multicast_interface=interface)
+                endpoints.append(await stack.enter_async_context(udp))
+            except OSError as exc:
+                ctx.log_once("ssdp: cannot multicast on %s: %s", interface.name, exc)
+        return endpoints
+
+    def _read(
+        self, ctx: ProbeContext, datagrams: Iterable[Datagram]
+    ) -> tuple[list[Evidence], list[tuple[Datagram, ssdp_codec.Location]]]:
+        evidence: list[Evidence] = []
+        locations: list[tuple[Datagram, ssdp_codec.Location]] = []
+        for datagram in datagrams:
+            try:
+                reply = ssdp_codec.parse_search_reply(datagram.payload)
+            except ssdp_codec.DecodeError as exc:
+                ctx.log_once("ssdp: ignoring replies from %s that are not SSDP", datagram.sender)
+                log.debug("ssdp: %s sent %d bytes: %s", datagram.sender, len(datagram.payload), exc)
+                continue
+            for channel, header in (("ssdp.server", "SERVER"), ("ssdp.st", "ST")):
+                value = reply.header(header)
+                if value:
+                    evidence.append(
+                        Evidence(
+                            host=datagram.sender,
+                            channel=channel,
+                            value=value,
+                            probe=self.name,
+                            port=datagram.port,
+                        )
+                    )
+            location = _own_location(ctx, datagram, reply.header("LOCATION"))
+            if location is not None:
+                locations.append((datagram, location))
+        return evidence, locations
+
+    async def _fetch_descriptions(
+        self, ctx: ProbeContext, locations: list[tuple[Datagram, ssdp_codec.Location]]
+    ) -> list[Evidence]:
+        wanted = _distinct_locations(locations)
+        if not wanted:
+            return []
+        gate = asyncio.Semaphore(MAX_PARALLEL_FETCHES)
+        async with http_session(ctx) as session:
+
+            async def fetch(location: ssdp_codec.Location) -> Evidence | None:
+                async with gate:
+                    return await self._fetch_one(ctx, session, location)
+
+            found = await asyncio.gather(*(fetch(location) for location in wanted))
+        return [item for item in found if item is not None]
+
+    async def _fetch_one(
+        self, ctx: ProbeContext, session: aiohttp.ClientSession, location: ssdp_codec.Location
+    ) -> Evidence | None:
+        reply = await http_request(session, ctx, "GET", location.url)
+        if reply is None or reply.status != 200:
+            return None
+        try:
+            description = ssdp_codec.check_description(reply.body)
+        except ssdp_codec.DecodeError as exc:
+            ctx.log_once("ssdp: %s served an unusable description: %s", location.host, exc)
+            return None
+        return Evidence(
+            host=location.host,
+            channel="upnp.description",
+            value=description,
+            probe=self.name,
+            port=location.port,
+        )
+
+
+def _own_location(
+    ctx: ProbeContext, datagram: Datagram, value: str | None
+) -> ssdp_codec.Location | None:
+    """The LOCATION, only if it points at the replying host itself and that host is in scope."""
+    if not value:
+        return None
+    try:
+        location = ssdp_codec.parse_location(value)
+    except ssdp_codec.DecodeError as exc:
+        log.debug("ssdp: %s: LOCATION not fetched: %s", datagram.sender, exc)
+        return None
+    # NOTE: a reply may name any host; fetching it would let one device aim camaudit elsewhere.
+    if location.host != datagram.sender:
+        ctx.log_once("ssdp: %s gave a LOCATION on another host; not fetched", datagram.sender)
+        return None
+    if location.host not in ctx.scope:
+        log.debug("ssdp: %s is outside the scope; description not fetched", location.host)
+        return None
+    return location
+
+
+def _distinct_locations(
+    locations: list[tuple[Datagram, ssdp_codec.Location]],
+) -> list[ssdp_codec.Location]:
+    per_host: dict[object, list[ssdp_codec.Location]] = {}
+    for _datagram, location in locations:
+        seen = per_host.setdefault(location.host, [])
+        if location not in seen and len(seen) < MAX_LOCATIONS_PER_HOST:
+            seen.append(location)
+    return [location for seen in per_host.values() for location in seen]
+
+
+async def _open_unicast_endpoint(
+    ctx: ProbeContext, stack: contextlib.AsyncExitStack
+) -> UdpEndpoint:
+    try:
+        return await stack.enter_async_context(ctx.sockets.udp())
+    except OSError as exc:
+        raise ProbeError(f"ssdp: cannot open a UDP socket: {exc}") from exc
+
+
+async def _send_unicast(ctx: ProbeContext, endpoint: UdpEndpoint, port: int) -> None:
+    """Directed M-SEARCH (UPnP DA 1.1 §1.3.2 allows unicast) reaches routed subnets."""
+    for address in ctx.unicast_targets():
+        for target in ssdp_codec.SEARCH_TARGETS:
+            await ctx.limiter.acquire()
+            endpoint.send(
+                ssdp_codec.build_msearch(target, host=str(address), port=port), (str(address), port)
+            )

@@ -51,9 +51,15 @@ def make_ctx(address: str = LOOPBACK, **overrides: object) -> ProbeContext:
 
 
 class _UdpResponder(asyncio.DatagramProtocol):
-    def __init__(self, handler: UdpHandler, received: list[bytes]) -> None:
+    def __init__(
+        self,
+        handler: UdpHandler,
+        received: list[bytes],
+        reply_via: asyncio.DatagramTransport | None = None,
+    ) -> None:
         self.handler = handler
         self.received = received
+        self.reply_via = reply_via
         self.transport: asyncio.DatagramTransport | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -61,9 +67,10 @@ class _UdpResponder(asyncio.DatagramProtocol):
 
     def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:  # type: ignore[override]
         self.received.append(data)
-        assert self.transport is not None
+        sender = self.reply_via or self.transport
+        assert sender is not None
         for reply in self.handler(data):
-            self.transport.sendto(reply, addr)
+            sender.sendto(reply, addr)
 
 
 @dataclass
@@ -75,18 +82,28 @@ class UdpServer:
 
 
 @contextlib.asynccontextmanager
-async def udp_responder(handler: UdpHandler, host: str = LOOPBACK) -> AsyncIterator[UdpServer]:
-    """Answer each datagram with handler(datagram) (zero or more replies) on host:<free port>."""
+async def udp_responder(
+    handler: UdpHandler, host: str = LOOPBACK, *, reply_from: str | None = None
+) -> AsyncIterator[UdpServer]:
+    """Answer each datagram with handler(datagram) (zero or more replies) on host:<free port>;
+    `reply_from` sends the replies from another loopback address (a host outside the scope)."""
     received: list[bytes] = []
     loop = asyncio.get_running_loop()
+    reply_via: asyncio.DatagramTransport | None = None
+    if reply_from is not None:
+        reply_via, _ = await loop.create_datagram_endpoint(
+            asyncio.DatagramProtocol, local_addr=(reply_from, 0)
+        )
     transport, _ = await loop.create_datagram_endpoint(
-        lambda: _UdpResponder(handler, received), local_addr=(host, 0)
+        lambda: _UdpResponder(handler, received, reply_via), local_addr=(host, 0)
     )
     try:
         port = int(transport.get_extra_info("sockname")[1])
         yield UdpServer(port=port, received=received)
     finally:
         transport.close()
+        if reply_via is not None:
+            reply_via.close()
 
 
 def message_id_of(probe: bytes) -> bytes:
@@ -144,7 +161,9 @@ class OnvifDevice:
 
     async def handle(self, request: web.Request) -> web.Response:
         body = await request.read()
-        action = "GetSystemDateAndTime" if b"GetSystemDateAndTime" in body else "GetDeviceInformation"
+        action = (
+            "GetSystemDateAndTime" if b"GetSystemDateAndTime" in body else "GetDeviceInformation"
+        )
         has_token = b"UsernameToken" in body
         self.calls.append((action, has_token))
         if action == "GetSystemDateAndTime":
@@ -189,6 +208,8 @@ def _soap(payload: bytes, status: int = 200) -> web.Response:
 
 def ssdp_reply(template: str, *, ip: IPv4Address | str, port: int) -> bytes:
     """An SSDP reply from tests/data/ssdp with {ip}/{port} filled in."""
-    return data(f"ssdp/{template}").replace(b"{ip}", str(ip).encode()).replace(
-        b"{port}", str(port).encode()
+    return (
+        data(f"ssdp/{template}")
+        .replace(b"{ip}", str(ip).encode())
+        .replace(b"{port}", str(port).encode())
     )

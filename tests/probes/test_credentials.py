@@ -59,7 +59,8 @@ class TestLoading:
         with pytest.raises(ConfigError) as caught:
             load_onvif_credentials({}, path)
         message = str(caught.value)
-        assert str(path) in message and "chmod 600" in message
+        assert str(path) in message
+        assert "chmod 600" in message
         assert SECRET not in message
 
     def test_missing_file_is_an_error(self, tmp_path: Path) -> None:
@@ -71,7 +72,9 @@ class TestLoading:
         "text",
         [f"user=auditor\npasword={SECRET}\n", f"user=auditor\n{SECRET}\n", "user=auditor\n"],
     )
-    def test_malformed_file_errors_never_quote_the_password(self, tmp_path: Path, text: str) -> None:
+    def test_malformed_file_errors_never_quote_the_password(
+        self, tmp_path: Path, text: str
+    ) -> None:
         """Typos and missing lines are refused without echoing what the line held."""
         with pytest.raises(ConfigError) as caught:
             load_onvif_credentials({}, write_file(tmp_path, text))
@@ -90,7 +93,8 @@ class TestLoading:
         """repr() and str() show the user, never the password."""
         credentials = Credentials(user="auditor", password=SECRET)
         assert "auditor" in repr(credentials)
-        assert SECRET not in repr(credentials) and SECRET not in str(credentials)
+        assert SECRET not in repr(credentials)
+        assert SECRET not in str(credentials)
 
     def test_apply_to_options_keeps_repr_clean(self) -> None:
         """Options carrying the password still repr without it."""
@@ -103,7 +107,7 @@ async def test_password_never_appears_in_logs_errors_or_evidence(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     """A full authenticated interview leaks the password nowhere: logs, evidence, reprs."""
-    device = OnvifDevice(auth="soap-fault", user="auditor", password="not-the-one")
+    device = OnvifDevice(auth="soap-fault", user="auditor", password="not-the-one")  # noqa: S106
     caplog.set_level(logging.DEBUG)
     async with http_server(device.app()) as port:
         ctx = make_ctx(onvif_user="auditor", onvif_password=SECRET)
@@ -124,4 +128,5 @@ async def test_password_never_appears_in_logs_errors_or_evidence(
     assert all(SECRET not in record.getMessage() for record in caplog.records)
     assert SECRET not in caplog.text
     assert all(SECRET not in repr(item) for item in evidence)
-    assert SECRET not in repr(ctx.options) and SECRET not in repr(ctx)
+    assert SECRET not in repr(ctx.options)
+    assert SECRET not in repr(ctx)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from ipaddress import IPv4Address
 
@@ -118,10 +119,8 @@ class TestCodec:
     @given(st.binary(max_size=2048))
     def test_random_bytes_never_crash(self, payload: bytes) -> None:
         """Any datagram gives matches or DecodeError, nothing else."""
-        try:
+        with contextlib.suppress(wsd_codec.DecodeError):
             wsd_codec.parse_probe_matches(payload, relates_to={OURS})
-        except wsd_codec.DecodeError:
-            pass
 
     @settings(max_examples=200, deadline=None)
     @given(st.binary(max_size=64), st.integers(min_value=0, max_value=2000))
@@ -129,10 +128,8 @@ class TestCodec:
         """A real ProbeMatches with bytes spliced in gives matches or DecodeError."""
         payload = data("wsd/hikvision_probematches.xml")
         mangled = payload[:at] + noise + payload[at + len(noise) :]
-        try:
+        with contextlib.suppress(wsd_codec.DecodeError):
             wsd_codec.parse_probe_matches(mangled, relates_to={OURS})
-        except wsd_codec.DecodeError:
-            pass
 
 
 class TestLoopback:
@@ -157,15 +154,18 @@ class TestLoopback:
 
     async def test_several_devices_types_in_one_reply_burst(self) -> None:
         """Two ProbeMatches per Probe (e.g. camera plus printer stack) are both kept."""
-        handler = answer_probes_with(
-            "wsd/dahua_probematches.xml", "wsd/printer_probematches.xml"
-        )
+        handler = answer_probes_with("wsd/dahua_probematches.xml", "wsd/printer_probematches.xml")
         async with udp_responder(handler) as device:
             evidence = await WsDiscoveryProbe().discover(make_ctx(ports={"wsd": device.port}))
         types = {item.value for item in evidence if item.channel == "wsd.types"}
-        assert types == {"dn:NetworkVideoTransmitter tds:Device", "wsdp:Device wprt:PrintDeviceType"}
+        assert types == {
+            "dn:NetworkVideoTransmitter tds:Device",
+            "wsdp:Device wprt:PrintDeviceType",
+        }
 
-    async def test_garbage_is_ignored_and_logged_once(self, caplog: pytest.LogCaptureFixture) -> None:
+    async def test_garbage_is_ignored_and_logged_once(
+        self, caplog: pytest.LogCaptureFixture
+    ) -> None:
         """Garbage answers give no evidence and one warning for the host."""
         async with udp_responder(lambda _probe: [b"\x00\xffnot xml", b"<a>"]) as device:
             with caplog.at_level(logging.WARNING):
@@ -180,7 +180,9 @@ class TestLoopback:
 
         def handler(probe: bytes) -> list[bytes]:
             good = answer_probes_with("wsd/cpplus_probematches.xml")(probe)
-            huge = good[0].replace(b"<wsdd:MetadataVersion>", b"<wsdd:MetadataVersion>" + b"9" * 60_000)
+            huge = good[0].replace(
+                b"<wsdd:MetadataVersion>", b"<wsdd:MetadataVersion>" + b"9" * 60_000
+            )
             return [bomb, huge, *good]
 
         async with udp_responder(handler) as device:
