@@ -16,6 +16,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+from zeroconf import DNSIncoming, DNSOutgoing, DNSRecord
+from zeroconf.const import _FLAGS_AA, _FLAGS_QR_RESPONSE
 
 from camaudit.net import Interface, RateLimiter, Sockets
 from camaudit.options import ScanOptions
@@ -297,3 +299,57 @@ class RtspDevice:
     def methods(self) -> list[str]:
         """Methods received, in order."""
         return [request.split(b" ", 1)[0].decode() for request in self.received]
+
+
+@dataclass
+class MdnsUnicastResponder(asyncio.DatagramProtocol):
+    """A DNS-SD responder on 127.0.0.1:<free port> answering legacy-unicast queries (RFC 6762 §6.7).
+
+    `records` maps (name, type) to the records answering that question; the reply echoes the
+    query id and questions and goes back to the query's source port, as the RFC requires.
+    """
+
+    records: Mapping[tuple[str, int], list[DNSRecord]] = field(default_factory=dict)
+    additionals: Mapping[tuple[str, int], list[DNSRecord]] = field(default_factory=dict)
+    raw_reply: bytes | None = None  # when set, sent instead of a DNS answer (garbage tests)
+    address: str = LOOPBACK
+    port: int = 0
+    questions: list[tuple[str, int]] = field(default_factory=list)
+    senders: list[tuple[str, int]] = field(default_factory=list)
+    _transport: asyncio.DatagramTransport | None = None
+
+    async def __aenter__(self) -> MdnsUnicastResponder:
+        loop = asyncio.get_running_loop()
+        transport, _ = await loop.create_datagram_endpoint(
+            lambda: self, local_addr=(self.address, 0)
+        )
+        self._transport = transport
+        self.port = transport.get_extra_info("sockname")[1]
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self._transport is not None
+        self._transport.close()
+
+    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:  # type: ignore[override]
+        """Answer every question we hold records for, in one datagram."""
+        assert self._transport is not None
+        self.senders.append(addr)
+        if self.raw_reply is not None:
+            self._transport.sendto(self.raw_reply, addr)
+            return
+        query = DNSIncoming(data)
+        reply = DNSOutgoing(_FLAGS_QR_RESPONSE | _FLAGS_AA, multicast=False, id_=query.id)
+        answered = False
+        for question in query.questions:
+            key = (question.name, question.type)
+            self.questions.append(key)
+            reply.add_question(question)
+            for record in self.records.get(key, []):
+                reply.add_answer_at_time(record, 0)
+                answered = True
+            for record in self.additionals.get(key, []):
+                reply.add_additional_answer(record)
+        if answered:
+            for packet in reply.packets():
+                self._transport.sendto(packet, addr)

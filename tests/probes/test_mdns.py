@@ -1,0 +1,159 @@
+"""MdnsProbe: TXT decoding, fuzzing, and legacy-unicast round trips on loopback (no multicast)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+from ipaddress import IPv4Address
+
+from hypothesis import given
+from hypothesis import strategies as st
+from responders_web import DATA, MdnsUnicastResponder, loopback_context
+from zeroconf import DNSAddress, DNSPointer, DNSService, DNSText, const
+
+from camaudit.models import Evidence
+from camaudit.probes.mdns import (
+    CAMERA_SERVICE_TYPES,
+    SERVICE_ENUMERATION,
+    HostRecords,
+    MdnsProbe,
+    build_query,
+    txt_items,
+)
+
+HIK = json.loads((DATA / "mdns" / "hikvision_cgi.json").read_text())
+TTL = 120
+
+
+def values(evidence: list[Evidence], channel: str) -> list[str]:
+    """Values of one channel, in order."""
+    return [item.value for item in evidence if item.channel == channel]
+
+
+def hikvision_records(address: str) -> dict[tuple[str, int], list]:  # type: ignore[type-arg]
+    """The records a Hikvision camera answers with, one question at a time."""
+    instance, target = HIK["instance"], HIK["srv_target"]
+    txt = b"".join(bytes([len(item)]) + item.encode() for item in HIK["txt"])
+    return {
+        (SERVICE_ENUMERATION, const._TYPE_PTR): [
+            DNSPointer(
+                SERVICE_ENUMERATION, const._TYPE_PTR, const._CLASS_IN, TTL, HIK["service_type"]
+            )
+        ],
+        (HIK["service_type"], const._TYPE_PTR): [
+            DNSPointer(HIK["service_type"], const._TYPE_PTR, const._CLASS_IN, TTL, instance)
+        ],
+        (instance, const._TYPE_SRV): [
+            DNSService(
+                instance, const._TYPE_SRV, const._CLASS_IN, TTL, 0, 0, HIK["srv_port"], target
+            )
+        ],
+        (instance, const._TYPE_TXT): [
+            DNSText(instance, const._TYPE_TXT, const._CLASS_IN, TTL, txt)
+        ],
+        (target, const._TYPE_A): [
+            DNSAddress(target, const._TYPE_A, const._CLASS_IN, TTL, socket.inet_aton(address))
+        ],
+    }
+
+
+class TestCodec:
+    def test_txt_items(self) -> None:
+        """Length-prefixed strings become texts; empty strings are dropped."""
+        assert txt_items(b"\x06path=/\x00\x0bmacaddress=") == ["path=/", "macaddress="]
+
+    def test_query_round_trips_through_zeroconf(self) -> None:
+        """The built query carries our id and every question, as a query."""
+        from zeroconf import DNSIncoming
+
+        packets = build_query([(SERVICE_ENUMERATION, const._TYPE_PTR)], 4242)
+        incoming = DNSIncoming(packets[0])
+        assert incoming.is_query()
+        assert incoming.id == 4242
+        assert [(q.name, q.type) for q in incoming.questions] == [
+            (SERVICE_ENUMERATION, const._TYPE_PTR)
+        ]
+
+    @given(st.binary(max_size=512))
+    def test_fuzz_txt(self, raw: bytes) -> None:
+        """Any TXT rdata decodes without error, within the caps."""
+        items = txt_items(raw)
+        assert all(item for item in items)
+
+    @given(st.binary(max_size=1500))
+    def test_fuzz_datagram(self, payload: bytes) -> None:
+        """Random datagrams are absorbed or refused, never raise."""
+        records = HostRecords()
+        records.absorb(payload)
+        assert len(records.instances) <= 64
+
+
+class TestUnicast:
+    async def test_hikvision_is_resolved_through_follow_ups(self) -> None:
+        """Enumeration → PTR → SRV/TXT → A, each asked unicast, gives the documented values."""
+        responder = MdnsUnicastResponder(records=hikvision_records("127.0.0.1"))
+        async with responder:
+            ctx = loopback_context(ports={"mdns": responder.port})
+            evidence = await MdnsProbe().discover(ctx)
+        assert values(evidence, "mdns.service") == [HIK["service_type"], HIK["instance"]]
+        assert values(evidence, "mdns.hostname") == [HIK["srv_target"]]
+        assert values(evidence, "mdns.txt") == ["path=/"]
+        assert {item.host for item in evidence} == {IPv4Address("127.0.0.1")}
+        assert {item.port for item in evidence} == {responder.port}
+        # The first datagram asked the enumeration and every camera type at once.
+        first = responder.questions[: 1 + len(CAMERA_SERVICE_TYPES)]
+        assert first[0] == (SERVICE_ENUMERATION, const._TYPE_PTR)
+        assert (HIK["srv_target"], const._TYPE_A) in responder.questions
+        # Legacy unicast: asked from an ephemeral port, never 5353.
+        assert all(port != 5353 for _host, port in responder.senders)
+
+    async def test_answers_in_additional_section_need_no_follow_up(self) -> None:
+        """A responder that sends SRV/TXT/A with the PTR answer is not asked again for them."""
+        records = hikvision_records("127.0.0.1")
+        ptr_key = (HIK["service_type"], const._TYPE_PTR)
+        extra = [
+            record
+            for key, found in records.items()
+            if key[1] in (const._TYPE_SRV, const._TYPE_TXT, const._TYPE_A)
+            for record in found
+        ]
+        responder = MdnsUnicastResponder(
+            records={ptr_key: records[ptr_key]}, additionals={ptr_key: extra}
+        )
+        async with responder:
+            ctx = loopback_context(ports={"mdns": responder.port})
+            evidence = await MdnsProbe().discover(ctx)
+        assert values(evidence, "mdns.hostname") == [HIK["srv_target"]]
+        assert not any(kind == const._TYPE_SRV for _name, kind in responder.questions)
+
+    async def test_a_record_out_of_scope_files_under_sender(self) -> None:
+        """An A address outside the scope is not used as the host; the sender is."""
+        responder = MdnsUnicastResponder(records=hikvision_records("198.51.100.20"))
+        async with responder:
+            ctx = loopback_context(ports={"mdns": responder.port})
+            evidence = await MdnsProbe().discover(ctx)
+        assert {item.host for item in evidence} == {IPv4Address("127.0.0.1")}
+        assert HIK["instance"] in values(evidence, "mdns.service")
+
+    async def test_silent_target_gives_nothing(self) -> None:
+        """No responder: the probe listens for the window and returns nothing."""
+        responder = MdnsUnicastResponder()
+        async with responder:
+            ctx = loopback_context(ports={"mdns": responder.port})
+            async with asyncio.timeout(10):  # hang guard, not a benchmark
+                assert await MdnsProbe().discover(ctx) == []
+        assert responder.senders  # it was asked
+
+    async def test_garbage_reply_gives_nothing(self) -> None:
+        """A datagram that is not DNS is ignored."""
+        responder = MdnsUnicastResponder(raw_reply=b"\xff" * 40)
+        async with responder:
+            ctx = loopback_context(ports={"mdns": responder.port})
+            assert await MdnsProbe().discover(ctx) == []
+
+    async def test_no_multicast_without_interfaces(self) -> None:
+        """With ctx.interfaces empty only the unicast path runs (zeroconf is never started)."""
+        ctx = loopback_context(ports={"mdns": 9}, address="127.0.0.1")
+        probe = MdnsProbe()
+        assert await probe._multicast(ctx) == []
