@@ -20,7 +20,7 @@ GOOD = """
     preference = 0.5
 
     [[fingerprint]]
-    id = "dahua-rtsp-server"
+    id = "zz-test-dahua-rtsp"
     description = "Dahua RTSP server"
     pattern = '^Dahua Rtsp Server$'
     facts = { maker = "dahua", device_type = "ip-camera" }
@@ -43,7 +43,7 @@ def rule_problems(db: Database, rule_id: str) -> list[str]:
 def test_sound_rule_has_no_problems(write_db: WriteFiles) -> None:
     """The documented example passes every check."""
     db = write_db(rtsp_server=GOOD)
-    assert rule_problems(db, "dahua-rtsp-server") == []
+    assert rule_problems(db, "zz-test-dahua-rtsp") == []
 
 
 @pytest.mark.parametrize(
@@ -63,7 +63,7 @@ def test_sound_rule_has_no_problems(write_db: WriteFiles) -> None:
         ),
         ('["GStreamer RTSP server"]', '["Dahua Rtsp Server"]', "counterexample"),
         ('source = "rapid7/recog xml/rtsp_servers.xml"', 'source = ""', "source is missing"),
-        ('id = "dahua-rtsp-server"', 'id = "Dahua_RTSP"', "not kebab-case"),
+        ('id = "zz-test-dahua-rtsp"', 'id = "Dahua_RTSP"', "not kebab-case"),
         ("'^Dahua Rtsp Server$'", "'^(a|aa)+$'", "slow on hostile input"),
         ("'^Dahua Rtsp Server$'", "'^Dahua Rtsp Server$'\n    match = \"search\"", "not allowed"),
     ],
@@ -94,7 +94,7 @@ def test_shadowed_example_is_reported(write_db: WriteFiles) -> None:
     )
     db = write_db(rtsp_server=broad)
     assert any(
-        "shadowed by earlier rule 'any-rtsp'" in p for p in rule_problems(db, "dahua-rtsp-server")
+        "shadowed by earlier rule 'any-rtsp'" in p for p in rule_problems(db, "zz-test-dahua-rtsp")
     )
 
 
@@ -113,7 +113,7 @@ def test_weak_channel_rule_cannot_be_confident(write_db: WriteFiles) -> None:
         '["GStreamer RTSP server"]', "[]"
     )
     db = write_db(mac=mac)
-    assert any("weak signal" in p for p in rule_problems(db, "dahua-rtsp-server"))
+    assert any("weak signal" in p for p in rule_problems(db, "zz-test-dahua-rtsp"))
 
 
 def test_loader_refuses_structural_problems_with_path_and_rule(tmp_path: Path) -> None:
@@ -122,7 +122,7 @@ def test_loader_refuses_structural_problems_with_path_and_rule(tmp_path: Path) -
     path.write_text(textwrap.dedent(GOOD).replace("'^Dahua Rtsp Server$'", "'^(unclosed'"), "utf-8")
     with pytest.raises(FingerprintError) as caught:
         load_file(path)
-    assert caught.value.rule == "dahua-rtsp-server"
+    assert caught.value.rule == "zz-test-dahua-rtsp"
     assert caught.value.path == str(path)
 
 
