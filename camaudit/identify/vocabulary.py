@@ -40,6 +40,12 @@ RAW_CHANNELS: frozenset[str] = frozenset(
         "onvif.device_information",
         "mac",
         "tcp.open",
+        # Emitted by probes too; rules may read them, though none needs to yet.
+        "http.location",
+        "http.path_status",
+        "onvif.system_date_time",
+        "rtsp.status",
+        "ssdp.st",
     }
 )
 DERIVED_CHANNELS: frozenset[str] = frozenset({"model", "brand"})
