@@ -113,7 +113,8 @@ class Store:
                 try:
                     # PRAGMA user_version is part of the transaction, so a failed block leaves
                     # the file at the previous version.
-                    self._db.executescript(f"BEGIN;\n{sql}\nPRAGMA user_version = {number};\nCOMMIT;")
+                    script = f"BEGIN;\n{sql}\nPRAGMA user_version = {number};\nCOMMIT;"
+                    self._db.executescript(script)
                 except sqlite3.Error:
                     if self._db.in_transaction:
                         self._db.execute("ROLLBACK")

@@ -22,7 +22,7 @@ UNKNOWN_MAKER = "unknown"
 
 
 def clean_text(text: str | None) -> str:
-    """The string with control and bidi-override characters removed (tabs/newlines become spaces)."""
+    """The text without control or bidi-override characters (tabs/newlines become spaces)."""
     if not text:
         return ""
     text = text.replace("\t", " ").replace("\n", " ").replace("\r", " ")

@@ -216,10 +216,10 @@ def merge(fresh: Checklist, old: Checklist) -> Checklist:
     old_main_count = len(old.rows)
     fresh_rows = [*fresh.rows, *fresh.verify]
     fresh_main_count = len(fresh.rows)
-    pairs = dict(
-        (new_i, old_i)
+    pairs = {
+        new_i: old_i
         for old_i, new_i in pair_up(old_rows, fresh_rows, _row_identity, _row_identity)
-    )
+    }
     old_to_new = {old_i: new_i for new_i, old_i in pairs.items()}
     next_item = max((r.item for r in old_rows if r.item is not None), default=0) + 1
 
@@ -237,13 +237,13 @@ def merge(fresh: Checklist, old: Checklist) -> Checklist:
             target.append(_carry_over(old_row, fresh_rows[new_i]))
     for new_i, fresh_row in enumerate(fresh_rows):
         target = main if in_main(new_i) else verify
-        old_i = pairs.get(new_i)
-        if old_i is None:
+        partner = pairs.get(new_i)
+        if partner is None:
             target.append(replace(fresh_row, item=next_item))
             next_item += 1
-        elif in_main(new_i) != (old_i < old_main_count):
+        elif in_main(new_i) != (partner < old_main_count):
             # Moved between lists (e.g. possible → confirmed): it goes to the end of its new list.
-            target.append(_carry_over(old_rows[old_i], fresh_row))
+            target.append(_carry_over(old_rows[partner], fresh_row))
     return replace(fresh, rows=tuple(main), verify=tuple(verify))
 
 
@@ -314,7 +314,9 @@ def read_csv(path: Path) -> Checklist:
     """An existing CSV checklist (and its -verify file, if present)."""
     rows = _rows_from_table(_csv_table(path), str(path))
     verify_file = verify_path(path)
-    verify = _rows_from_table(_csv_table(verify_file), str(verify_file)) if verify_file.exists() else []
+    verify = []
+    if verify_file.exists():
+        verify = _rows_from_table(_csv_table(verify_file), str(verify_file))
     return Checklist(rows=tuple(rows), verify=tuple(verify))
 
 

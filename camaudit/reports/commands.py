@@ -1,4 +1,4 @@
-"""`camaudit report` and `camaudit checklist`: render a saved scan, or write the removal checklist."""
+"""`camaudit report` renders a saved scan; `camaudit checklist` writes the removal checklist."""
 
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import device, scan
+from inventory_samples import device, scan
 
 from camaudit.inventory.diff import diff
 
@@ -18,7 +18,8 @@ def test_device_that_moved_ip_is_changed_not_added() -> None:
     old = scan(1, device("198.51.100.5", mac="58:50:ed:00:00:05"))
     new = scan(2, device("198.51.100.50", mac="58:50:ED:00:00:05"))
     result = diff(old, new)
-    assert not result.added and not result.removed
+    assert not result.added
+    assert not result.removed
     assert [(c.field, c.old, c.new) for c in result.changed[0].changes] == [
         ("ip", "198.51.100.5", "198.51.100.50")
     ]

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import device, scan
+from inventory_samples import device, scan
 
 from camaudit.errors import StoreError
 from camaudit.inventory import store as store_module
@@ -26,7 +26,8 @@ def test_save_and_load_round_trip(tmp_path: Path) -> None:
         assert loaded.devices[0].mac == "58:50:ED:00:00:05"
         assert loaded.started_at == datetime(2024, 5, 1, 9, tzinfo=UTC)
         assert [s.id for s in store.scans()] == [first, second]
-        assert store.scans()[0].devices == 1 and store.scans()[0].flagged == 1
+        assert store.scans()[0].devices == 1
+        assert store.scans()[0].flagged == 1
         assert [r.started_at.day for r in store.latest(2)] == [2, 1]
 
 
@@ -81,7 +82,9 @@ def test_newer_schema_is_refused(tmp_path: Path) -> None:
     assert path.read_bytes() == before
 
 
-@pytest.mark.parametrize("content", [b"this is not sqlite at all" * 100, b"SQLite format 3\x00" + b"\xff" * 200])
+@pytest.mark.parametrize(
+    "content", [b"this is not sqlite at all" * 100, b"SQLite format 3\x00" + b"\xff" * 200]
+)
 def test_corrupt_file_is_refused(tmp_path: Path, content: bytes) -> None:
     """A file that is not an SQLite database raises StoreError."""
     path = tmp_path / "bad.sqlite3"
@@ -125,9 +128,11 @@ class TestHistoryCommands:
                             device("198.51.100.6", mac="58:50:ed:00:00:06")))  # fmt: skip
         runner = CliRunner()
         listed = runner.invoke(history_group, ["list", "--db", str(db)])
-        assert listed.exit_code == 0 and "2 saved scans" in listed.output
+        assert listed.exit_code == 0
+        assert "2 saved scans" in listed.output
         shown = runner.invoke(history_group, ["show", "1", "--db", str(db)])
-        assert shown.exit_code == 0 and "198.51.100.5" in shown.output
+        assert shown.exit_code == 0
+        assert "198.51.100.5" in shown.output
         changed = runner.invoke(history_group, ["diff", "--db", str(db)])
         assert changed.exit_code == 0, changed.output
         assert "+ 198.51.100.6" in changed.output
@@ -138,6 +143,8 @@ class TestHistoryCommands:
         db = tmp_path / "inv.sqlite3"
         runner = CliRunner()
         missing = runner.invoke(history_group, ["show", "7", "--db", str(db)])
-        assert missing.exit_code == 3 and "no scan with id 7" in missing.output
+        assert missing.exit_code == 3
+        assert "no scan with id 7" in missing.output
         too_few = runner.invoke(history_group, ["diff", "--db", str(db)])
-        assert too_few.exit_code == 3 and "need two saved scans" in too_few.output
+        assert too_few.exit_code == 3
+        assert "need two saved scans" in too_few.output

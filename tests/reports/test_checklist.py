@@ -1,4 +1,4 @@
-"""The removal checklist: grouping, formats, hostile strings, and staff edits that survive rescans."""
+"""The removal checklist: grouping, formats, hostile strings, staff edits surviving rescans."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import (
+from openpyxl import load_workbook
+from report_samples import (
     HOSTILE_BRAND,
     HOSTILE_MODEL,
     axis_camera,
@@ -19,7 +20,6 @@ from conftest import (
     make_scan,
     possible_dahua,
 )
-from openpyxl import load_workbook
 
 from camaudit.models import Device, ScanResult, Verdict
 from camaudit.reports import as_json, checklist
@@ -106,8 +106,10 @@ class TestFormats:
         """HTML checklist is stable, escaped, printable and self-contained."""
         page = checklist.render_html(checklist.build(scan_result))
         golden("checklist.html", page)
-        assert "<img" not in page and "&lt;img" in page
-        assert "@media print" in page and "src=" not in page.replace("src=x", "")
+        assert "<img" not in page
+        assert "&lt;img" in page
+        assert "@media print" in page
+        assert "src=" not in page.replace("src=x", "")
 
     def test_csv_matches_golden_and_neutralises(
         self, scan_result: ScanResult, tmp_path: Path, golden: Golden
@@ -179,7 +181,8 @@ class TestStaffEditsSurvive:
             "Car park pole 3", "removed", "J. Smith")  # fmt: skip
         assert kept["firmware"] == "V5.7.0"
         assert (kept["first seen"], kept["last seen"]) == ("2024-05-01", "2024-05-08")
-        assert new["status"] == "to do" and new["action"] == "remove"
+        assert new["status"] == "to do"
+        assert new["action"] == "remove"
         assert read_csv(tmp_path / "list-verify.csv")[0]["notes"] == "in the loft"
 
         # A third run changes nothing a person typed and does not stack apostrophes.
@@ -262,8 +265,8 @@ class TestStaffEditsSurvive:
         scan_file.write_text(as_json.dumps(scan_result))
         for ending in ("csv", "xlsx", "md", "html"):
             out = tmp_path / f"list.{ending}"
-            result = CliRunner().invoke(checklist_command,
-                                        [str(scan_file), "-o", str(out), "--site", "Depot"])  # fmt: skip
+            args = [str(scan_file), "-o", str(out), "--site", "Depot"]
+            result = CliRunner().invoke(checklist_command, args)
             assert result.exit_code == 0, result.output
             assert out.stat().st_size > 0
         assert "Depot" in (tmp_path / "list.md").read_text()
