@@ -95,7 +95,12 @@ class HttpBannerProbe(HostProbe):
             for value in http_codec.header_values(reply.raw_headers, header)
         ]
         items.append(
-            self._evidence(host, port, "http.headers", http_codec.header_block(reply.raw_headers))
+            self._evidence(
+                host,
+                port,
+                "http.headers",
+                http_codec.header_block(reply.raw_headers, reply.status_line),
+            )
         )
         body = http_codec.decode_body(reply.body[:BODY_EVIDENCE_BYTES])
         title = http_codec.extract_title(body)

@@ -66,12 +66,12 @@ def extract_meta_refresh(body: str) -> str | None:
     return found.group(1) if found else None
 
 
-def header_block(raw_headers: Iterable[tuple[bytes, bytes]]) -> str:
-    """Headers as "Name: value\\r\\n" lines, names in the case the device sent them.
+def header_block(raw_headers: Iterable[tuple[bytes, bytes]], status_line: str = "") -> str:
+    """The status line, then headers as "Name: value\r\n" lines in the case the device sent them.
 
     NOTE: upper-case names (CONNECTION, CONTENT-LENGTH) are a Dahua-family tell, so never normalise.
     """
-    lines: list[str] = []
+    lines: list[str] = [f"{status_line}\r\n"] if status_line else []
     for count, (name, value) in enumerate(raw_headers):
         if count >= MAX_HEADERS:
             break

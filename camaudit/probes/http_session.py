@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import ssl
 import warnings
@@ -43,14 +44,21 @@ class Reply:
     body: bytes
     truncated: bool  # the body was longer than the cap, or stopped at the deadline
 
+    @property
+    def status_line(self) -> str:
+        """The status line as the device sent it (reason phrase kept)."""
+        return f"{self.version} {self.status} {self.reason}".rstrip()
 
+
+@functools.cache
 def insecure_tls_context() -> ssl.SSLContext:
-    """TLS that accepts any certificate and old protocol versions.
+    """TLS that accepts any certificate and old protocol versions (one shared context).
 
     NOTE: cameras ship self-signed certificates and old TLS stacks; we only read what they
     present (the certificate is evidence), we never send credentials, so verification buys nothing.
+    No CA bundle is loaded, which also keeps file I/O off the event loop.
     """
-    context = ssl.create_default_context()
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     context.check_hostname = False
     context.verify_mode = ssl.CERT_NONE
     with contextlib.suppress(ValueError, ssl.SSLError), warnings.catch_warnings():

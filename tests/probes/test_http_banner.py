@@ -56,6 +56,8 @@ class TestCodec:
         expected = "CONNECTION: close\r\nServer: \r\nP3P: CP=CAO PSA OUR\r\n"
         assert http_codec.header_block(raw) == expected
         assert http_codec.header_values(raw, "server") == [""]
+        with_status = http_codec.header_block(raw[:1], "HTTP/1.0 302 Redirect")
+        assert with_status == "HTTP/1.0 302 Redirect\r\nCONNECTION: close\r\n"
 
     def test_body_keeps_bom_and_falls_back_to_latin1(self) -> None:
         """UTF-8 keeps a leading BOM as U+FEFF; invalid UTF-8 is read as Latin-1."""
@@ -124,6 +126,9 @@ class TestProbe:
         assert responder.paths() == ["GET /", "GET /index.asp", "GET /favicon.ico"]
         assert values(evidence, "http.server") == ["Hikvision-Webs"]
         assert values(evidence, "http.location") == ["/index.asp"]
+        assert values(evidence, "http.headers")[0].startswith(
+            "HTTP/1.0 302 Redirect\r\nServer: Hikvision-Webs\r\nDate: "
+        )
         assert values(evidence, "http.title") == ["Hikvision & Co login"]
         icon_md5 = hashlib.md5(icon, usedforsecurity=False).hexdigest()
         assert values(evidence, "http.favicon_md5") == [icon_md5]
@@ -138,7 +143,7 @@ class TestProbe:
             ctx = loopback_context(http_ports=(responder.port,))
             evidence = await HttpBannerProbe().probe(host(responder.port), ctx)
         headers = values(evidence, "http.headers")[0]
-        assert headers.startswith("CONNECTION: close\r\nCONTENT-LENGTH: ")
+        assert headers.startswith("HTTP/1.1 200 OK\r\nCONNECTION: close\r\nCONTENT-LENGTH: ")
         assert "CACHE-CONTROL: max-age=0\r\n" in headers
         assert values(evidence, "http.server") == []
         assert values(evidence, "http.title") == ["WEB SERVICE"]
