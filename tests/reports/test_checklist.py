@@ -270,3 +270,38 @@ class TestStaffEditsSurvive:
             assert result.exit_code == 0, result.output
             assert out.stat().st_size > 0
         assert "Depot" in (tmp_path / "list.md").read_text()
+
+
+def test_checklist_from_inventory_uses_first_seen(tmp_path: Path) -> None:
+    """With --db the latest saved scan is used and first seen comes from the oldest sighting."""
+    from camaudit.inventory.store import Store
+
+    db = tmp_path / "inv.sqlite3"
+    with Store(db) as store:
+        store.save(make_scan((hikvision_camera(),), day=1))
+        store.save(make_scan((hikvision_camera(), hostile_device()), day=8))
+    out = tmp_path / "list.csv"
+    result = CliRunner().invoke(checklist_command, ["--db", str(db), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    rows = {r["IP"]: r for r in read_csv(out)}
+    assert (rows["198.51.100.20"]["first seen"], rows["198.51.100.20"]["last seen"]) == (
+        "2024-05-01", "2024-05-08")  # fmt: skip
+    assert rows["198.51.100.7"]["first seen"] == "2024-05-08"
+
+
+def test_report_command_renders_each_format(scan_result: ScanResult, tmp_path: Path) -> None:
+    """`camaudit report SCAN.json --format F -o FILE` writes what REPORTS renders."""
+    from camaudit.reports import REPORTS
+    from camaudit.reports.commands import report_command
+
+    scan_file = tmp_path / "scan.json"
+    scan_file.write_text(as_json.dumps(scan_result))
+    for fmt, render in REPORTS.items():
+        out = tmp_path / f"out.{fmt}"
+        args = [str(scan_file), "--format", fmt, "-o", str(out)]
+        result = CliRunner().invoke(report_command, args)
+        assert result.exit_code == 0, result.output
+        assert out.read_bytes().decode("utf-8") == render(as_json.load(scan_file))
+    table = CliRunner().invoke(report_command, [str(scan_file)])
+    assert table.exit_code == 0
+    assert "198.51.100.20" in table.output
