@@ -1,12 +1,19 @@
-"""MdnsProbe: TXT decoding, fuzzing, and legacy-unicast round trips on loopback (no multicast)."""
+"""MdnsProbe: TXT decoding, fuzzing, legacy-unicast round trips on loopback, multicast in netns."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import os
+import secrets
+import shutil
 import socket
+import subprocess
+import sys
+from collections.abc import Iterator
 from ipaddress import IPv4Address
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from responders_web import DATA, MdnsUnicastResponder, loopback_context
@@ -157,3 +164,133 @@ class TestUnicast:
         ctx = loopback_context(ports={"mdns": 9}, address="127.0.0.1")
         probe = MdnsProbe()
         assert await probe._multicast(ctx) == []
+
+
+# --- multicast browsing, only inside network namespaces this test creates -----------------------
+
+CAMERA_SCRIPT = """
+import asyncio, socket, sys
+from zeroconf import IPVersion, ServiceInfo
+from zeroconf.asyncio import AsyncZeroconf
+
+async def main():
+    zc = AsyncZeroconf(interfaces=["198.51.100.10"], ip_version=IPVersion.V4Only)
+    info = ServiceInfo(
+        "_CGI._tcp.local.",
+        "HIKVISION DS-2CD2722FWD-IZS - 733050127._CGI._tcp.local.",
+        addresses=[socket.inet_aton("198.51.100.10")],
+        port=80,
+        properties={"path": "/"},
+        server="DS-2CD2722FWD-IZS20170321BBWR733050127.local.",
+    )
+    await zc.async_register_service(info)
+    print("ready", flush=True)
+    await asyncio.sleep(60)
+
+asyncio.run(main())
+"""
+
+SCANNER_SCRIPT = """
+import asyncio, json
+from ipaddress import IPv4Interface, IPv4Network
+from camaudit.net import Interface
+from camaudit.options import ScanOptions
+from camaudit.probes.base import ProbeContext
+from camaudit.probes.mdns import MdnsProbe
+from camaudit.targets import Scope
+
+async def main():
+    ctx = ProbeContext(
+        options=ScanOptions(mdns_listen_s=1.0),
+        scope=Scope(networks=(IPv4Network("198.51.100.10/32"),)),
+        interfaces=(Interface("{iface}", IPv4Interface("198.51.100.1/24"), True),),
+    )
+    ctx.unicast_targets = lambda: iter(())  # multicast path only
+    evidence = await MdnsProbe().discover(ctx)
+    print(json.dumps([[str(e.host), e.channel, e.value] for e in evidence]))
+
+asyncio.run(main())
+"""
+
+
+def _ip(*args: str) -> None:
+    subprocess.run(["ip", *args], check=True, capture_output=True, timeout=10)
+
+
+@pytest.fixture
+def mdns_namespaces() -> Iterator[tuple[str, str, str]]:
+    """Two namespaces joined by a veth pair on 198.51.100.0/24, with no link to the host."""
+    if os.geteuid() != 0 or shutil.which("ip") is None:
+        pytest.skip("needs root and iproute2 to create network namespaces")
+    tag = secrets.token_hex(3)
+    camera, scanner = f"h4w-{tag}-cam", f"h4w-{tag}-scan"
+    cam_if, scan_if = f"h4wc{tag}", f"h4ws{tag}"
+    try:
+        _ip("netns", "add", camera)
+        _ip("netns", "add", scanner)
+    except subprocess.CalledProcessError as exc:
+        pytest.skip(f"ip netns not allowed here: {exc.stderr.decode().strip()}")
+    try:
+        _ip(
+            "-n",
+            camera,
+            "link",
+            "add",
+            cam_if,
+            "type",
+            "veth",
+            "peer",
+            "name",
+            scan_if,
+            "netns",
+            scanner,
+        )
+        _ip("-n", camera, "addr", "add", "198.51.100.10/24", "dev", cam_if)
+        _ip("-n", scanner, "addr", "add", "198.51.100.1/24", "dev", scan_if)
+        for namespace, iface in ((camera, cam_if), (scanner, scan_if)):
+            _ip("-n", namespace, "link", "set", "lo", "up")
+            _ip("-n", namespace, "link", "set", iface, "up")
+        yield camera, scanner, scan_if
+    finally:
+        for namespace in (camera, scanner):
+            subprocess.run(["ip", "netns", "del", namespace], capture_output=True, timeout=10)
+
+
+@pytest.mark.netns
+def test_multicast_browse_finds_hikvision_in_namespace(
+    mdns_namespaces: tuple[str, str, str],
+) -> None:
+    """zeroconf browsing on the given interface finds and resolves a _CGI._tcp camera."""
+    camera, scanner, scan_if = mdns_namespaces
+    python = sys.executable
+    responder = subprocess.Popen(
+        ["ip", "netns", "exec", camera, python, "-c", CAMERA_SCRIPT],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert responder.stdout is not None
+        assert responder.stdout.readline().strip() == "ready"
+        result = subprocess.run(
+            [
+                "ip",
+                "netns",
+                "exec",
+                scanner,
+                python,
+                "-c",
+                SCANNER_SCRIPT.replace("{iface}", scan_if),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=True,
+        )
+    finally:
+        responder.kill()
+        responder.wait(timeout=10)
+    found = json.loads(result.stdout.strip().splitlines()[-1])
+    assert ["198.51.100.10", "mdns.service", HIK["instance"]] in found
+    assert ["198.51.100.10", "mdns.hostname", HIK["srv_target"]] in found
+    assert ["198.51.100.10", "mdns.txt", "path=/"] in found
