@@ -92,7 +92,7 @@ def test_readme_usage_block_is_current() -> None:
     text = README.read_text(encoding="utf-8")
     block = re.search(r"<!-- scan-help -->\n```text\n(.*?)```\n<!-- /scan-help -->", text, re.S)
     assert block is not None, "README lacks the scan-help block"
-    result = CliRunner().invoke(main, ["scan", "--help"], terminal_width=100)
+    result = CliRunner().invoke(main, ["scan", "--help"], terminal_width=100, prog_name="camaudit")
     assert block.group(1).strip() == result.stdout.strip()
 
 
