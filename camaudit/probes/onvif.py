@@ -13,7 +13,7 @@ from urllib.parse import SplitResult, urlsplit
 
 import aiohttp
 
-from camaudit.models import Evidence
+from camaudit.models import MAX_VALUE_CHARS, Evidence
 from camaudit.probes import onvif_codec
 from camaudit.probes.base import HostProbe, HostTarget, ProbeContext
 
@@ -243,6 +243,7 @@ class _Interview:
             self.ctx.log_once("onvif: %s refused the given ONVIF credentials", self.host.ip)
 
     def add(self, channel: str, value: str) -> None:
+        value = value[:MAX_VALUE_CHARS]  # a reply may be up to max_read_bytes; evidence is capped
         self.evidence.append(
             Evidence(
                 host=self.host.ip, channel=channel, value=value, probe=self.probe, port=self.port

@@ -245,6 +245,23 @@ class TestLoopback:
             evidence = await OnvifProbe().probe(target(port), make_ctx(max_read_bytes=4096))
         assert evidence == []
 
+    async def test_body_that_drips_forever_hits_the_deadline(self) -> None:
+        """Headers then one byte at a time, forever: the request deadline ends it, no evidence."""
+
+        async def drip(request: web.Request) -> web.StreamResponse:
+            response = web.StreamResponse()
+            response.content_type = "application/soap+xml"
+            await response.prepare(request)
+            while True:
+                await response.write(b" ")
+                await asyncio.sleep(0.05)
+
+        app = web.Application()
+        app.router.add_post("/onvif/device_service", drip)
+        async with http_server(app) as port:
+            evidence = await OnvifProbe().probe(target(port), make_ctx(request_timeout_s=0.4))
+        assert evidence == []
+
     async def test_device_that_never_answers(self) -> None:
         """A host that accepts the connection but never replies gives no evidence."""
         accepted: list[int] = []
