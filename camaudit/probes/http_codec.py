@@ -15,6 +15,7 @@ MAX_TITLE_CHARS = 1024
 TITLE_SEARCH_CHARS = 64 * 1024
 MAX_HEADERS = 200  # more than any real device sends; the rest is dropped
 MAX_HEADER_CHARS = 8 * 1024  # per header value, same bound as aiohttp's default line limit
+MAX_BLOCK_CHARS = 64 * 1024  # a whole header block, the size of one Evidence value
 
 _TITLE = re.compile(r"<title[^>]{0,256}>(.{0,4096}?)</title\s*>", re.I | re.S)
 _WHITESPACE = re.compile(r"\s+")
@@ -76,7 +77,7 @@ def header_block(raw_headers: Iterable[tuple[bytes, bytes]], status_line: str = 
         if count >= MAX_HEADERS:
             break
         lines.append(f"{_latin1(name)}: {_latin1(value)[:MAX_HEADER_CHARS]}\r\n")
-    return "".join(lines)
+    return "".join(lines)[:MAX_BLOCK_CHARS]
 
 
 def header_values(raw_headers: Iterable[tuple[bytes, bytes]], name: str) -> list[str]:

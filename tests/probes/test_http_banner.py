@@ -107,6 +107,11 @@ class TestCodec:
         block = http_codec.header_block(raw)
         assert block.count("\r\n") >= min(len(raw), http_codec.MAX_HEADERS)
 
+    def test_header_block_is_capped(self) -> None:
+        """A flood of long headers stays within one Evidence value."""
+        raw = [(b"X-Pad", b"v" * 8000)] * 200
+        assert len(http_codec.header_block(raw, "HTTP/1.1 200 OK")) == http_codec.MAX_BLOCK_CHARS
+
 
 class TestProbe:
     async def test_hikvision_redirect_is_followed_once(self) -> None:
