@@ -256,7 +256,8 @@ def _save(result: ScanResult, db: Path | None, err: Console) -> None:
     from camaudit.inventory.store import Store, default_path
 
     try:
-        scan_id = Store(db or default_path()).save(result)
+        with Store(db or default_path()) as store:
+            scan_id = store.save(result)
     except CamauditError as exc:
         err.print(f"warning: scan not saved to the inventory: {exc}")
         return

@@ -157,9 +157,11 @@ class Scanner:
         self.progress("discovery", 0, len(probes) + 1)
         done = 0
 
+        deadline_s = self._discovery_deadline_s(len(probes))
+
         async def run_one(probe: DiscoveryProbe) -> None:
             nonlocal done
-            await self._guarded(probe.name, probe.discover(ctx))
+            await self._guarded(probe.name, probe.discover(ctx), timeout_s=deadline_s)
             done += 1
             self.progress("discovery", done, len(probes) + 1)
 
@@ -168,6 +170,12 @@ class Scanner:
             for probe in probes:
                 group.create_task(run_one(probe))
         return sweep.result()
+
+    def _discovery_deadline_s(self, probe_count: int) -> float:
+        """Discovery probes send to every target through one shared rate limit, so their deadline
+        grows with the scope: the time to send everything, with room to spare, plus the usual one."""
+        sends = self.scope.size() * (probe_count * 2 + len(self.options.tcp_ports) + 2)
+        return self.options.probe_timeout_s + 1.5 * sends / self.options.rate
 
     async def _sweep(self, ctx: ProbeContext) -> dict[IPv4Address, set[int]]:
         """TCP connect to the usual camera ports of every target; open ports are evidence too."""
@@ -236,12 +244,15 @@ class Scanner:
                 for probe in probes:
                     group.create_task(run_one(probe, host))
 
-    async def _guarded(self, name: str, work: object, *, host: IPv4Address | None = None) -> None:
+    async def _guarded(
+        self, name: str, work: object, *, host: IPv4Address | None = None, timeout_s: float | None = None
+    ) -> None:
         """Run one probe call under its deadline; turn its failure into data, never into a crash."""
         tally = self.tallies.setdefault(name, _ProbeTally(name))
         where = f" on {host}" if host else ""
+        timeout_s = timeout_s or self.options.probe_timeout_s
         try:
-            async with asyncio.timeout(self.options.probe_timeout_s):
+            async with asyncio.timeout(timeout_s):
                 found = await work  # type: ignore[misc]
         except ProbeUnavailable as exc:
             tally.skipped = str(exc)
@@ -250,7 +261,7 @@ class Scanner:
             tally.failures.append(f"{exc}{where}")
             return
         except TimeoutError:
-            tally.failures.append(f"{name}: no answer within {self.options.probe_timeout_s:g} s{where}")
+            tally.failures.append(f"{name}: not finished within {timeout_s:.0f} s{where}")
             return
         except OSError as exc:  # a probe that let a socket error escape; still not the scan's end
             tally.failures.append(f"{name}: {exc.strerror or exc}{where}")
