@@ -1,9 +1,11 @@
 """Vendor HTTP identity probe: the unauthenticated requests a browser opening the login page sends.
 
-Five read-only requests per web port, no credentials, no second login step:
+Six read-only requests per web port, no credentials, no second login step:
 
 * Hikvision: GET /SDK/activateStatus, GET /ISAPI/Security/sessionLogin/capabilities?username=admin
-  (the pre-login challenge) and GET /doc/page/login.asp (the login page);
+  (the pre-login challenge), GET /doc/page/login.asp (the login page) and GET
+  /ISAPI/System/deviceInfo without credentials, whose 401 carries the firmware's digest realm
+  (`DVRNVRDVS`, `IP Camera(xxxxx)`): OEM recorders keep it under another label;
 * Dahua: POST /RPC2_Login global.login with an empty password, which returns only the login
   challenge (realm "Login to <serial>", MAC); the second, hashed step is never sent;
 * UPnP: GET /upnpdevicedesc.xml (model and serial on Hikvision; other makers use the name too).
@@ -65,6 +67,11 @@ VENDOR_REQUESTS: tuple[VendorRequest, ...] = (
     ),
     VendorRequest(method="GET", path="/doc/page/login.asp", why="Hikvision login page"),
     VendorRequest(
+        method="GET",
+        path="/ISAPI/System/deviceInfo",
+        why="Hikvision ISAPI realm: the unauthenticated 401 names the firmware family",
+    ),
+    VendorRequest(
         method="POST",
         path="/RPC2_Login",
         body=_DAHUA_LOGIN,
@@ -76,7 +83,7 @@ VENDOR_REQUESTS: tuple[VendorRequest, ...] = (
 
 
 class VendorHttpProbe(HostProbe):
-    """Asks each open web port the five pre-login questions Hikvision and Dahua web UIs ask."""
+    """Asks each open web port the six pre-login questions Hikvision and Dahua web UIs ask."""
 
     name: ClassVar[str] = "vendor_http"
     description: ClassVar[str] = (

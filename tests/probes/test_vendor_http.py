@@ -24,6 +24,7 @@ ALL_REQUESTS = [
     "GET /SDK/activateStatus",
     f"GET {CAPABILITIES}",
     "GET /doc/page/login.asp",
+    "GET /ISAPI/System/deviceInfo",
     "POST /RPC2_Login",
     "GET /upnpdevicedesc.xml",
 ]
@@ -102,8 +103,8 @@ async def test_error_pages_echoing_the_path_are_not_bodies() -> None:
     assert len(values(evidence, "http.path_status")) == len(VENDOR_REQUESTS)
 
 
-async def test_exactly_the_five_requests_on_each_port() -> None:
-    """Two web ports get exactly the five requests each, nothing more."""
+async def test_exactly_the_listed_requests_on_each_port() -> None:
+    """Two web ports get exactly the listed requests each, nothing more."""
     first, second = RawHttpResponder(), RawHttpResponder()
     async with first, second:
         ctx = loopback_context(http_ports=(first.port, second.port))
