@@ -63,8 +63,8 @@ async def test_hikvision_answers_are_recorded_with_path_status() -> None:
         "GET /SDK/activateStatus 200",
         f"GET {CAPABILITIES} 401",
         "GET /doc/page/login.asp 404",
-        "POST /RPC2_Login 404",
         "GET /ISAPI/System/deviceInfo 404",
+        "POST /RPC2_Login 404",
         "GET /upnpdevicedesc.xml 404",
     ]
     bodies = values(evidence, "http.body")
