@@ -52,10 +52,11 @@ CHANNELS = {
 MEANINGLESS_ALONE = {
     "cap-013": "parsed BCS model field only; the DHIP envelope was not kept by the source",
     "cap-014": "parsed model field 'HCVR' only; the DHIP envelope was not kept by the source",
+    "gbn-004": "a 5-character Basic realm looks like router model realms (E1200, R7000)",
     "gbn-015": "'ui-dialog-content' is a stock jQuery UI class; Greenbone pairs it with the title",
     "nmp-036": "realm truncated by its source after 'Login to ' (no serial left)",
     "nuc-004": "'LDAPUser' is a form field name found on many web UIs",
-    "scp-008": "type/Network_Video_Transmitter scope is ONVIF-generic without the rest of the layout",
+    "scp-008": "type/Network_Video_Transmitter is ONVIF-generic without the rest of the layout",
 }
 
 

@@ -1,0 +1,101 @@
+"""Non-cameras are never called cameras, and weak signals never reach LIKELY on their own."""
+
+from __future__ import annotations
+
+from ipaddress import IPv4Address
+from pathlib import Path
+
+import pytest
+
+from camaudit.identify import identify_hosts
+from camaudit.identify.loader import Database
+from camaudit.models import Device, Evidence, Verdict
+
+NEGATIVES = Path(__file__).parent.parent / "data" / "negatives"
+HOST = IPv4Address("198.51.100.20")  # documentation range (RFC 5737): never contacted
+CAMERA_TYPES = {"ip-camera", "nvr", "dvr"}
+COVERED = {"hikvision", "dahua"}
+STRONG = {Verdict.LIKELY, Verdict.CONFIRMED}
+ESCAPED_CHANNELS = {"http.headers"}  # their files write CR/LF as \r\n on one line
+
+
+def channel_of(path: Path) -> str:
+    """File stem to channel: the first '_' becomes the dot (tls_subject is tls.subject)."""
+    return path.stem.replace("_", ".", 1)
+
+
+def negative_cases() -> list[tuple[str, str]]:
+    """(channel, value) for every line of every negative corpus file."""
+    cases = []
+    for path in sorted(NEGATIVES.glob("*.txt")):
+        channel = channel_of(path)
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if not line.strip():
+                continue
+            value = line.replace("\\r\\n", "\r\n") if channel in ESCAPED_CHANNELS else line
+            cases.append((channel, value))
+    return cases
+
+
+def identify_alone(database: Database, *evidence: tuple[str, str]) -> Device:
+    """Identify one host that produced exactly this evidence."""
+    items = [Evidence(host=HOST, channel=c, value=v, probe="input") for c, v in evidence]
+    (device,) = identify_hosts(items, database)
+    return device
+
+
+def test_every_negative_file_names_a_known_channel(database: Database) -> None:
+    """A misnamed corpus file would silently test nothing."""
+    channels = {item.channel for item in database.files}
+    for path in NEGATIVES.glob("*.txt"):
+        assert channel_of(path) in channels, path.name
+
+
+@pytest.mark.parametrize(("channel", "value"), negative_cases())
+def test_negative_is_not_a_camera(channel: str, value: str, database: Database) -> None:
+    """Routers, printers, NAS and stock web servers get no camera type and no covered maker."""
+    device = identify_alone(database, (channel, value))
+    assert device.device_type not in CAMERA_TYPES
+    assert device.maker not in COVERED
+
+
+# Weak signals from the brief: a MAC prefix, a bare port, a generic server name, an OUI leaked
+# through an IPv6 address or a WS-Discovery uuid. Each must stay below LIKELY alone.
+WEAK_ALONE = [
+    ("mac", "58:50:ed:1f:e3:85"),  # Hangzhou Hikvision Digital Technology
+    ("mac", "24:b1:05:00:00:01"),  # Prama Hikvision India
+    ("mac", "0c:a6:4c:00:00:01"),  # Hangzhou Ezviz Software
+    ("mac", "4c:11:bf:c2:0b:9d"),  # Zhejiang Dahua Technology
+    ("mac", "a8:ca:87:00:00:01"),  # Zhejiang Dahua Zhilian
+    ("mac", "1c:4d:89:00:00:01"),  # Hangzhou Huacheng Network Technology
+    ("mac", "00:1f:54:a9:2e:58"),  # Lorex Technology
+    ("mac", "9c:8e:cd:00:00:01"),  # Amcrest Technologies
+    ("tcp.open", "8000"),
+    ("tcp.open", "37777"),
+    ("http.server", "Webs"),
+    ("http.server", "uc-httpd 1.0.0"),
+    ("rtsp.server", "Rtsp Server/2.0"),
+    ("rtsp.public", "OPTIONS, DESCRIBE, SETUP, PLAY, TEARDOWN, PAUSE"),
+    ("wsd.xaddrs", "http://[fe80::5a50:edff:fe1f:e385]/onvif/device_service"),
+    ("wsd.epr", "urn:uuid:aa85c000-6324-11b3-819e-5850ed1fe385"),
+    ("wsd.types", "dn:NetworkVideoTransmitter tds:Device"),
+    ("http.headers", "HTTP/1.1 200 OK\r\nCONNECTION: close\r\n"),
+]
+
+
+@pytest.mark.parametrize(("channel", "value"), WEAK_ALONE)
+def test_weak_signal_alone_stays_below_likely(channel: str, value: str, database: Database) -> None:
+    """A weak signal may hint (POSSIBLE) but never makes a verdict that could flag a device."""
+    assert identify_alone(database, (channel, value)).verdict not in STRONG
+
+
+def test_mac_and_port_together_stay_below_likely(database: Database) -> None:
+    """Two weak hints (Hikvision OUI + TCP 8000) still do not make LIKELY."""
+    device = identify_alone(database, ("mac", "58:50:ed:1f:e3:85"), ("tcp.open", "8000"))
+    assert device.maker == "hikvision"
+    assert device.verdict not in STRONG
+
+
+def test_dahua_scale_factory_is_not_dahua(database: Database) -> None:
+    """The 40:2C:76:1 block belongs to Shanghai Dahua Scale Factory, not Zhejiang Dahua."""
+    assert identify_alone(database, ("mac", "40:2c:76:10:00:01")).maker is None
