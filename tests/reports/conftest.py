@@ -20,13 +20,6 @@ from camaudit.models import ScanResult
 GOLDEN = Path(__file__).parent / "golden"
 
 
-def pytest_addoption(parser: pytest.Parser) -> None:
-    """--update-golden rewrites tests/reports/golden/ from the current output."""
-    parser.addoption("--update-golden", action="store_true", default=False,
-                     help="rewrite tests/reports/golden/ instead of comparing")  # fmt: skip
-
-
-
 @pytest.fixture
 def scan_result() -> ScanResult:
     """A scan with a flagged Hikvision camera, a hostile Dahua NVR, a possible Dahua and an Axis."""
