@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import logging
 import os
@@ -37,17 +38,21 @@ EXIT_CANNOT_SCAN = 3
 FORMATS = ("table", "json", "csv", "html")
 
 
-class CamauditCommandError(click.ClickException):
-    """A CamauditError shown as one line; exit 2 for the user's input, 3 for everything else."""
+class CannotScan(click.ClickException):
+    """A CamauditError shown as one line, exit 3: the scan or command could not be done."""
 
-    def __init__(self, error: CamauditError) -> None:
-        super().__init__(str(error))
-        self.exit_code = EXIT_USAGE if isinstance(error, ConfigError) else EXIT_CANNOT_SCAN
+    exit_code = EXIT_CANNOT_SCAN
+
+
+class BadInput(CannotScan):
+    """A ConfigError shown as one line, exit 2: the user's targets, options or input are wrong."""
+
+    exit_code = EXIT_USAGE
 
 
 def fail(error: CamauditError) -> NoReturn:
     """Leave with a one-line reason and the documented exit code."""
-    raise CamauditCommandError(error)
+    raise (BadInput if isinstance(error, ConfigError) else CannotScan)(str(error))
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -271,9 +276,9 @@ def _emit(result: ScanResult, output_format: str, output: Path | None) -> None:
         if output is None:
             render_table(result, Console(highlight=False))
             return
-        with Console(file=_StringSink(), width=160, highlight=False, no_color=True) as console:
-            render_table(result, console)
-            text = console.file.getvalue()  # type: ignore[attr-defined]
+        sink = io.StringIO()
+        render_table(result, Console(file=sink, width=160, highlight=False, no_color=True))
+        text = sink.getvalue()
     else:
         text = REPORTS[output_format](result)
     if output is None:
@@ -284,23 +289,6 @@ def _emit(result: ScanResult, output_format: str, output: Path | None) -> None:
         except OSError as exc:
             fail(ConfigError(f"cannot write {output}: {exc.strerror}"))
         click.echo(f"Wrote {output}", err=True)
-
-
-class _StringSink:
-    """A text file in memory for rendering the table into a file."""
-
-    def __init__(self) -> None:
-        self._parts: list[str] = []
-
-    def write(self, text: str) -> int:
-        self._parts.append(text)
-        return len(text)
-
-    def flush(self) -> None:
-        """Nothing to flush."""
-
-    def getvalue(self) -> str:
-        return "".join(self._parts)
 
 
 @main.command()
