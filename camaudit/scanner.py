@@ -117,6 +117,7 @@ class Scanner:
         policy: Policy,
         interfaces: tuple[Interface, ...] | None = None,
         progress: Progress | None = None,
+        probes: Sequence[DiscoveryProbe | HostProbe] | None = None,
     ) -> None:
         self.scope = scope
         self.options = options
@@ -127,13 +128,14 @@ class Scanner:
             else choose_interfaces(scope, options, list_interfaces())
         )
         self.progress = progress or (lambda stage, done, total: None)
+        self.probes = list(probes) if probes is not None else select_probes(options)
         self.evidence: list[Evidence] = []
         self.tallies: dict[str, _ProbeTally] = {}
         self.started_at = datetime.now(UTC)
 
     async def run(self) -> ScanResult:
         """Scan; on cancellation (Ctrl-C) return what was found so far, marked interrupted."""
-        probes = select_probes(self.options)
+        probes = self.probes
         ctx = ProbeContext(
             options=self.options,
             scope=self.scope,

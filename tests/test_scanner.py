@@ -1,0 +1,146 @@
+"""The scanner on loopback: real responders, real sockets, one broken probe never ends a scan."""
+
+from __future__ import annotations
+
+import asyncio
+from ipaddress import IPv4Address
+from typing import ClassVar
+
+from aiohttp import web
+
+from camaudit.errors import ProbeError, ProbeUnavailable
+from camaudit.identify.loader import load_database
+from camaudit.identify.policy import load_policy
+from camaudit.models import Evidence, ProbeStatus
+from camaudit.options import ScanOptions
+from camaudit.probes.base import DiscoveryProbe, HostProbe, HostTarget, ProbeContext
+from camaudit.probes.http_banner import HttpBannerProbe
+from camaudit.scanner import Scanner
+from camaudit.targets import build_scope
+
+CAMERA = "127.0.0.61"
+OUTSIDER = IPv4Address("127.0.0.99")
+
+
+async def start_web(address: str, server_header: str) -> tuple[web.AppRunner, int]:
+    """An HTTP responder on loopback that answers like an embedded camera web server."""
+
+    async def index(_request: web.Request) -> web.Response:
+        return web.Response(status=302, headers={"Server": server_header, "Location": "/doc/page/login.asp"})
+
+    app = web.Application()
+    app.router.add_get("/", index)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, address, 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    return runner, port
+
+
+def scanner_for(port: int, probes: list[DiscoveryProbe | HostProbe], **overrides: object) -> Scanner:
+    settings: dict[str, object] = {"probe_timeout_s": 2.0, **overrides}
+    options = ScanOptions(tcp_ports=(port,), http_ports=(port,), https_ports=(), **settings)  # type: ignore[arg-type]
+    return Scanner(build_scope([CAMERA]), options, database=load_database(), policy=load_policy("uk-2022"),
+                   interfaces=(), probes=probes)
+
+
+class Explodes(HostProbe):
+    name: ClassVar[str] = "explodes"
+
+    async def probe(self, host: HostTarget, ctx: ProbeContext) -> list[Evidence]:
+        raise ProbeError("explodes: the device hung up")
+
+
+class Hangs(HostProbe):
+    name: ClassVar[str] = "hangs"
+
+    async def probe(self, host: HostTarget, ctx: ProbeContext) -> list[Evidence]:
+        await asyncio.sleep(60)
+        return []
+
+
+class NeedsRoot(DiscoveryProbe):
+    name: ClassVar[str] = "needs_root"
+
+    async def discover(self, ctx: ProbeContext) -> list[Evidence]:
+        raise ProbeUnavailable("needs_root: run as root")
+
+
+class HearsAnOutsider(DiscoveryProbe):
+    """Reports a reply from an address outside the scope, as multicast answers can be."""
+
+    name: ClassVar[str] = "outsider"
+
+    async def discover(self, ctx: ProbeContext) -> list[Evidence]:
+        return [Evidence(host=OUTSIDER, channel="http.server", value="DNVRS-Webs", probe=self.name)]
+
+
+class RecordsHosts(HostProbe):
+    name: ClassVar[str] = "records"
+    seen: ClassVar[list[IPv4Address]] = []
+
+    async def probe(self, host: HostTarget, ctx: ProbeContext) -> list[Evidence]:
+        self.seen.append(host.ip)
+        return []
+
+
+async def test_a_hikvision_web_server_on_loopback_is_found_and_flagged() -> None:
+    """Sweep finds the open port, the banner probe reads the Server header, policy flags it."""
+    runner, port = await start_web(CAMERA, "DNVRS-Webs")
+    try:
+        result = await scanner_for(port, [HttpBannerProbe()]).run()
+    finally:
+        await runner.cleanup()
+    (device,) = result.devices
+    assert (str(device.ip), device.maker, device.flagged) == (CAMERA, "hikvision", True)
+    assert {item.channel for item in device.evidence} >= {"tcp.open", "http.server"}
+    outcomes = {outcome.probe: outcome.status for outcome in result.probes}
+    assert outcomes == {"tcp": ProbeStatus.OK, "http_banner": ProbeStatus.OK}
+    assert not result.interrupted
+
+
+async def test_failing_hanging_and_unavailable_probes_are_reported_not_fatal() -> None:
+    """Each broken probe becomes a failed/skipped outcome; the working probe's device is still there."""
+    runner, port = await start_web(CAMERA, "DNVRS-Webs")
+    try:
+        result = await scanner_for(port, [NeedsRoot(), HttpBannerProbe(), Explodes(), Hangs()],
+                                   ).run()
+    finally:
+        await runner.cleanup()
+    outcomes = {outcome.probe: outcome for outcome in result.probes}
+    assert outcomes["needs_root"].status is ProbeStatus.SKIPPED
+    assert "run as root" in outcomes["needs_root"].detail
+    assert outcomes["explodes"].status is ProbeStatus.FAILED
+    assert "hung up" in outcomes["explodes"].detail
+    assert outcomes["hangs"].status is ProbeStatus.FAILED
+    assert outcomes["http_banner"].status is ProbeStatus.OK
+    assert [device.maker for device in result.devices] == ["hikvision"]
+
+
+async def test_hosts_heard_from_outside_the_scope_are_recorded_but_never_probed() -> None:
+    """An out-of-scope reply shows up as a device with in_scope false, and no host probe asks it."""
+    RecordsHosts.seen.clear()
+    runner, port = await start_web(CAMERA, "DNVRS-Webs")
+    try:
+        result = await scanner_for(port, [HearsAnOutsider(), RecordsHosts()]).run()
+    finally:
+        await runner.cleanup()
+    outsider = next(device for device in result.devices if device.ip == OUTSIDER)
+    assert outsider.in_scope is False
+    assert RecordsHosts.seen == [IPv4Address(CAMERA)]
+
+
+async def test_a_cancelled_scan_returns_what_it_found_marked_interrupted() -> None:
+    """Ctrl-C (cancellation) during host probes still yields the sweep's evidence."""
+    runner, port = await start_web(CAMERA, "DNVRS-Webs")
+    try:
+        scanner = scanner_for(port, [Hangs()], probe_timeout_s=30.0)
+        task = asyncio.ensure_future(scanner.run())
+        await asyncio.sleep(0.5)
+        task.cancel()
+        result = await task
+    finally:
+        await runner.cleanup()
+    assert result.interrupted
+    assert [str(device.ip) for device in result.devices] == [CAMERA]
