@@ -99,3 +99,17 @@ def test_mac_and_port_together_stay_below_likely(database: Database) -> None:
 def test_dahua_scale_factory_is_not_dahua(database: Database) -> None:
     """The 40:2C:76:1 block belongs to Shanghai Dahua Scale Factory, not Zhejiang Dahua."""
     assert identify_alone(database, ("mac", "40:2c:76:10:00:01")).maker is None
+
+
+def test_catch_all_web_server_stays_below_likely(database: Database) -> None:
+    """A server answering 200 to every vendor path (single-page router UIs do) is no camera."""
+    statuses = [
+        "GET /SDK/activateStatus 200",
+        "GET /ISAPI/Security/sessionLogin/capabilities?username=admin 200",
+        "GET /doc/page/login.asp 200",
+        "GET /ISAPI/System/deviceInfo 200",
+        "POST /RPC2_Login 200",
+        "GET /upnpdevicedesc.xml 200",
+    ]
+    device = identify_alone(database, *(("http.path_status", s) for s in statuses))
+    assert device.verdict not in STRONG
