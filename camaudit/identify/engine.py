@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from camaudit.identify import decode
 from camaudit.identify.loader import Database, FingerprintFile, Rule
@@ -76,8 +76,9 @@ def match_evidence(evidence: Iterable[Evidence], database: Database) -> list[Hit
     ]
 
 
-def derived_evidence(hits: Iterable[Hit]) -> list[Evidence]:
-    """One evidence per distinct model/brand fact, naming the most confident rule behind it."""
+def derived_evidence(hits: Iterable[Hit]) -> list[tuple[Evidence, float]]:
+    """One evidence per distinct model/brand fact, naming the most confident rule behind it,
+    with that rule's confidence (a derived match can be no surer than what fed it)."""
     best: dict[tuple[str, str], Hit] = {}
     for hit in hits:
         for channel, fact in DERIVED_FROM_FACT.items():
@@ -88,11 +89,14 @@ def derived_evidence(hits: Iterable[Hit]) -> list[Evidence]:
             if key not in best or hit.match.confidence > best[key].match.confidence:
                 best[key] = hit
     return [
-        Evidence(
-            host=hit.evidence.host,
-            channel=channel,
-            value=value,
-            probe=DERIVED_PROBE_PREFIX + hit.match.rule,
+        (
+            Evidence(
+                host=hit.evidence.host,
+                channel=channel,
+                value=value,
+                probe=DERIVED_PROBE_PREFIX + hit.match.rule,
+            ),
+            hit.match.confidence,
         )
         for (channel, value), hit in best.items()
     ]
@@ -102,5 +106,10 @@ def match_host(evidence: Iterable[Evidence], database: Database) -> list[Hit]:
     """Raw hits for one host's evidence, then one pass over the derived model/brand channels."""
     raw = match_evidence(evidence, database)
     # NOTE: one pass only: derived matches never feed derivation again, so rules cannot loop.
-    derived = match_evidence(derived_evidence(raw), database)
+    derived: list[Hit] = []
+    for item, ceiling in derived_evidence(raw):
+        for hit in match_evidence([item], database):
+            # A brand read from a weak banner must not become a strong maker claim.
+            capped = min(hit.match.confidence, ceiling)
+            derived.append(replace(hit, match=replace(hit.match, confidence=capped)))
     return raw + derived
