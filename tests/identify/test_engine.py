@@ -124,6 +124,29 @@ def test_captured_model_feeds_the_model_channel_once(write_db: WriteFiles) -> No
     assert derived.match.facts["family"] == "2CD"
 
 
+def test_a_derived_match_is_no_surer_than_the_match_that_fed_it(write_db: WriteFiles) -> None:
+    """A model read by a weak rule (0.3) cannot become a strong maker claim (0.8) on its own."""
+    weak_title = """
+        evidence = "http.title"
+        preference = 0.5
+
+        [[fingerprint]]
+        id = "title-model"
+        description = "a model-like title"
+        pattern = '^(?P<model>DS-\\S+)$'
+        facts = {}
+        confidence = 0.3
+        source = "test"
+    """
+    db = write_db(http_title=weak_title, model=MODELS)
+    hits = match_host([ev("http.title", "DS-2CD2385G1-I")], db)
+    derived = [h for h in hits if h.evidence.channel == "model"]
+    assert [h.match.confidence for h in derived] == [0.3]
+    strong = match_host([ev("sadp", "<ProbeMatch><DeviceDescription>DS-2CD2385G1-I</DeviceDescription></ProbeMatch>")],
+                        write_db(sadp=SADP))
+    assert strong[0].match.confidence == 0.95
+
+
 def test_derived_channel_is_not_fed_by_itself(write_db: WriteFiles) -> None:
     """Model evidence given directly is matched once; derivation does not loop back into it."""
     looping = MODELS.replace("(?P<family>2CD)", "(?P<family>2CD)").replace(
