@@ -5,14 +5,12 @@ from __future__ import annotations
 import json
 import re
 import urllib.parse
-import xml.etree.ElementTree as ET  # noqa: S405 - ParseError type only; defusedxml parses
 from collections.abc import Callable, Iterator
 
-from defusedxml import DefusedXmlException
-from defusedxml import ElementTree as SafeET
-
+from camaudit import xmlsafe
 from camaudit.identify import oui
-from camaudit.identify.vocabulary import SMALL_VALUE_CHARS, value_limit
+from camaudit.identify.vocabulary import LARGE_VALUE_CHARS, SMALL_VALUE_CHARS, value_limit
+from camaudit.xmlsafe import local_name
 
 Facet = tuple[str, str]
 
@@ -31,23 +29,19 @@ def _cap(text: str) -> str:
     return text.strip()[:SMALL_VALUE_CHARS]
 
 
-def _local_name(tag: object) -> str:
-    name = tag if isinstance(tag, str) else ""
-    return name.rsplit("}", 1)[-1].rsplit(":", 1)[-1]
-
-
 def xml_leaves(raw: str) -> list[Facet]:
     """(local-name, text) of every leaf element with text; a tolerant regex if the XML is broken."""
     try:
-        root = SafeET.fromstring(raw)
-    except (ET.ParseError, DefusedXmlException, ValueError):
+        # Values reach here already cut to value_limit(); a bare DOCTYPE is read, never entities.
+        root = xmlsafe.parse(raw, max_bytes=LARGE_VALUE_CHARS, forbid_dtd=False)
+    except xmlsafe.XmlError:
         return [(name, _cap(text)) for name, text in _XML_LEAF.findall(raw) if text.strip()][
             :MAX_FACETS
         ]
     facets: list[Facet] = []
     for element in root.iter():
         if len(element) == 0 and element.text and element.text.strip():
-            facets.append((_local_name(element.tag), _cap(element.text)))
+            facets.append((local_name(element.tag), _cap(element.text)))
             if len(facets) >= MAX_FACETS:
                 break
     return facets

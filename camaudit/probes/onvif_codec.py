@@ -5,13 +5,13 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
-import xml.etree.ElementTree as ET  # noqa: S405 - only for the ParseError type; parsing is defusedxml
+import xml.etree.ElementTree as ET  # noqa: S405 - Element type and tostring; xmlsafe parses
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from xml.sax.saxutils import escape
 
-from defusedxml import DefusedXmlException
-from defusedxml.ElementTree import fromstring
+from camaudit import xmlsafe
+from camaudit.xmlsafe import local_name
 
 SOAP12_NS = "http://www.w3.org/2003/05/soap-envelope"
 TDS_NS = "http://www.onvif.org/ver10/device/wsdl"
@@ -26,6 +26,9 @@ BASE64_BINARY = (
 GET_SYSTEM_DATE_AND_TIME = "GetSystemDateAndTime"
 GET_DEVICE_INFORMATION = "GetDeviceInformation"
 CONTENT_TYPE = "application/soap+xml; charset=utf-8"
+# The probe's HTTP read cap (options.max_read_bytes, 256 KiB by default) bounds replies first;
+# this only keeps the codec safe on its own, well above any read cap a scan would set.
+MAX_PAYLOAD_BYTES = 16 * 1024 * 1024
 
 _DEVICE_INFORMATION_RE = re.compile(
     rb"<(?:[\w.-]+:)?GetDeviceInformationResponse\b[^>]*?(?:/>|>.*?</(?:[\w.-]+:)?GetDeviceInformationResponse\s*>)",
@@ -145,26 +148,21 @@ def fault_reason(payload: bytes) -> str | None:
     texts = [
         (element.text or "").strip()
         for element in fault.iter()
-        if _local(element.tag) in {"Text", "Value", "faultstring"} and (element.text or "").strip()
+        if local_name(element.tag) in {"Text", "Value", "faultstring"}
+        and (element.text or "").strip()
     ]
     return " / ".join(texts) or "SOAP Fault"
 
 
 def _parse_xml(payload: bytes) -> ET.Element:
     try:
-        # NOTE: forbid_dtd refuses every DOCTYPE, so entity bombs never reach expansion.
-        return fromstring(payload, forbid_dtd=True)  # type: ignore[no-any-return]
-    except (ET.ParseError, DefusedXmlException, ValueError, LookupError) as exc:
-        raise DecodeError(f"not well-formed XML: {exc}") from None
-
-
-def _local(tag: object) -> str:
-    text = tag if isinstance(tag, str) else ""
-    return text.rpartition("}")[2]
+        return xmlsafe.parse(payload, max_bytes=MAX_PAYLOAD_BYTES)
+    except xmlsafe.XmlError as exc:
+        raise DecodeError(str(exc)) from None
 
 
 def _find(root: ET.Element, name: str) -> ET.Element | None:
-    return next((element for element in root.iter() if _local(element.tag) == name), None)
+    return next((element for element in root.iter() if local_name(element.tag) == name), None)
 
 
 def _number(parent: ET.Element, name: str) -> int:

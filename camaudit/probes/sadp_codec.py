@@ -10,13 +10,12 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from ipaddress import AddressValueError, IPv4Address
-from xml.etree.ElementTree import Element, ParseError
+from xml.etree.ElementTree import Element  # noqa: S405 - type only; xmlsafe parses
 from xml.sax.saxutils import unescape
 
-import defusedxml.ElementTree
-from defusedxml import DefusedXmlException
-
+from camaudit import xmlsafe
 from camaudit.probes.neighbours import normalise_mac
+from camaudit.xmlsafe import local_name
 
 # Real replies are 2-4 KiB; anything far larger is not a SADP reply and is not worth parsing.
 MAX_REPLY_BYTES = 32 * 1024
@@ -71,31 +70,33 @@ def parse_probe_match(data: bytes) -> SadpReply:
     if len(data) > MAX_REPLY_BYTES:
         raise DecodeError(f"{len(data)} bytes is larger than a SADP reply ({MAX_REPLY_BYTES})")
     text = data.decode("utf-8", errors="replace")
-    try:
-        fields, malformed = _strict_fields(text), False
-    except ParseError:
-        fields, malformed = _tolerant_fields(text), True
-    return _reply_from_fields(text, fields, malformed=malformed)
+    fields = _strict_fields(text)
+    if fields is None:
+        return _reply_from_fields(text, _tolerant_fields(text), malformed=True)
+    return _reply_from_fields(text, fields, malformed=False)
 
 
-def _strict_fields(text: str) -> dict[str, str]:
+def _strict_fields(text: str) -> dict[str, str] | None:
+    """The leaf fields of a well-formed ProbeMatch; None when the XML is malformed."""
     try:
-        root = defusedxml.ElementTree.fromstring(text)
-    except DefusedXmlException as exc:
+        # A bare DOCTYPE is accepted (entities never are); `text` came from a capped datagram.
+        root = xmlsafe.parse(text, max_bytes=MAX_REPLY_BYTES, forbid_dtd=False)
+    except xmlsafe.XmlRefused as exc:
         # Entities or DTDs in a discovery reply are an attack, not a firmware quirk.
-        raise DecodeError(f"refused XML construct: {exc}") from None
-    except RecursionError:
-        raise DecodeError("XML nested too deeply") from None
-    if _local_name(root.tag) != "ProbeMatch":
-        raise DecodeError(f"not a ProbeMatch (root element {_local_name(root.tag)!r})")
+        raise DecodeError(str(exc)) from None
+    except xmlsafe.XmlError:
+        return None  # broken XML is a firmware quirk: the tolerant reader takes over
+    if local_name(root.tag) != "ProbeMatch":
+        raise DecodeError(f"not a ProbeMatch (root element {local_name(root.tag)!r})")
     return _leaf_texts(root)
 
 
 def _leaf_texts(root: Element) -> dict[str, str]:
+    # Some firmware namespaces its elements; "{urn:x}MAC" and "MAC" mean the same field.
     fields: dict[str, str] = {}
     for element in root.iter():
         if len(element) == 0 and element.text is not None:
-            fields.setdefault(_local_name(element.tag), element.text.strip()[:MAX_FIELD_CHARS])
+            fields.setdefault(local_name(element.tag), element.text.strip()[:MAX_FIELD_CHARS])
     return fields
 
 
@@ -132,11 +133,6 @@ def _reply_from_fields(text: str, fields: Mapping[str, str], *, malformed: bool)
         ports=ports,
         malformed=malformed,
     )
-
-
-def _local_name(tag: object) -> str:
-    # Some firmware namespaces its elements; "{urn:x}MAC" and "MAC" mean the same field.
-    return str(tag).rpartition("}")[2]
 
 
 def _boolean(text: str | None) -> bool | None:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import xml.etree.ElementTree as ET  # noqa: S405 - only for the ParseError type; parsing is defusedxml
 from dataclasses import dataclass
 from ipaddress import AddressValueError, IPv4Address
 from urllib.parse import urlsplit
 
-from defusedxml import DefusedXmlException
-from defusedxml.ElementTree import fromstring
+from camaudit import xmlsafe
+from camaudit.xmlsafe import local_name
 
 # Search targets: every device and service, and root devices for stacks that ignore ssdp:all
 # (UPnP Device Architecture 1.1 §1.3.2).
@@ -121,13 +120,10 @@ def parse_location(value: str) -> Location:
 
 def check_description(body: bytes) -> str:
     """A device description as received, once it has parsed as XML with a UPnP <root>."""
-    if len(body) > MAX_DESCRIPTION_BYTES:
-        raise DecodeError(f"description of {len(body)} bytes, more than {MAX_DESCRIPTION_BYTES}")
     try:
-        # NOTE: forbid_dtd refuses every DOCTYPE, so entity bombs never reach expansion.
-        root = fromstring(body, forbid_dtd=True)
-    except (ET.ParseError, DefusedXmlException, ValueError, LookupError) as exc:
-        raise DecodeError(f"description is not well-formed XML: {exc}") from None
-    if str(root.tag).rpartition("}")[2] != "root":
+        root = xmlsafe.parse(body, max_bytes=MAX_DESCRIPTION_BYTES)
+    except xmlsafe.XmlError as exc:
+        raise DecodeError(f"description: {exc}") from None
+    if local_name(root.tag) != "root":
         raise DecodeError("description root element is not <root>")
     return body.decode("utf-8", errors="replace")
