@@ -14,10 +14,14 @@ from camaudit.lab import control
 LABID_HELP = "lab id: names start with cal-<id>- (1-10 lower-case letters/digits)"
 
 
+class LabFailed(click.ClickException):
+    """A lab error at the command line: exit code 3, as for any camaudit error."""
+
+    exit_code = 3
+
+
 def _fail(exc: LabError) -> click.ClickException:
-    error = click.ClickException(str(exc))
-    error.exit_code = 3
-    return error
+    return LabFailed(str(exc))
 
 
 @click.group("lab")
@@ -26,9 +30,16 @@ def lab_group() -> None:
 
 
 @lab_group.command("up")
-@click.option("--site", "site_name", default="default", show_default=True, help="site name or TOML path")
+@click.option(
+    "--site", "site_name", default="default", show_default=True, help="site name or TOML path"
+)
 @click.option("--id", "labid", default="demo", show_default=True, help=LABID_HELP)
-@click.option("--scale", type=click.IntRange(0, 3200), default=0, help="add N filler devices on 198.18.16.0/20")
+@click.option(
+    "--scale",
+    type=click.IntRange(0, 3200),
+    default=0,
+    help="add N filler devices on 198.18.16.0/20",
+)
 @click.option("--replace", is_flag=True, help="take down an existing lab with this id first")
 def up_command(site_name: str, labid: str, scale: int, replace: bool) -> None:
     """Build the site and start its responder in the background."""
@@ -41,10 +52,12 @@ def up_command(site_name: str, labid: str, scale: int, replace: bool) -> None:
     site = result.site
     click.echo(
         f"lab {labid}: {len(site.devices)} devices on {len(site.subnets)} subnets "
-        f"({', '.join(str(s.network) for s in site.subnets[:4])}{', ...' if len(site.subnets) > 4 else ''})"
+        f"({', '.join(str(s.network) for s in site.subnets[:4])}"
+        f"{', ...' if len(site.subnets) > 4 else ''})"
     )
     click.echo(
-        f"namespaces in {result.seconds_topology:.2f} s, responder ready in {result.seconds_responder:.2f} s "
+        f"namespaces in {result.seconds_topology:.2f} s, "
+        f"responder ready in {result.seconds_responder:.2f} s "
         f"(pid {result.responder_pid}, {result.sockets} sockets)"
     )
     click.echo(f"scan with: camaudit lab exec --id {labid} -- camaudit scan {site.lan.network}")
@@ -70,10 +83,15 @@ def status_command(labid: str) -> None:
         click.echo(f"lab {labid}: down")
         return
     responder = f"pid {state.responder_pid}" if state.responder_pid else "NOT RUNNING"
-    click.echo(f"lab {labid}: {len(state.namespaces)} namespaces, {state.devices} devices, responder {responder}")
+    click.echo(
+        f"lab {labid}: {len(state.namespaces)} namespaces, {state.devices} devices, "
+        f"responder {responder}"
+    )
     if state.plan:
         for device in state.plan["devices"][:200]:
-            click.echo(f"  {device['netns']:<18} {device['ip']:<16} {device['mac']}  {device['persona']}")
+            click.echo(
+                f"  {device['netns']:<18} {device['ip']:<16} {device['mac']}  {device['persona']}"
+            )
 
 
 @lab_group.command("exec", context_settings={"ignore_unknown_options": True})
@@ -92,9 +110,16 @@ def exec_command(labid: str, command: tuple[str, ...]) -> None:
 
 
 @click.command("demo")
-@click.option("--output-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("camaudit-demo"),
-              show_default=True, help="where scan.json and the reports go")
-@click.option("--site", "site_name", default="default", show_default=True, help="site name or TOML path")
+@click.option(
+    "--output-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("camaudit-demo"),
+    show_default=True,
+    help="where scan.json and the reports go",
+)
+@click.option(
+    "--site", "site_name", default="default", show_default=True, help="site name or TOML path"
+)
 def demo_command(output_dir: Path, site_name: str) -> None:
     """Bring up the simulated site, audit it, write reports, tear it down."""
     from camaudit.lab.demo import run_demo, run_loopback_demo
@@ -104,7 +129,9 @@ def demo_command(output_dir: Path, site_name: str) -> None:
         if os.geteuid() == 0:
             run_demo(output_dir, site_name, echo=click.echo)
         else:
-            click.echo("not root: network namespaces need CAP_SYS_ADMIN, so the demo runs its devices on")
+            click.echo(
+                "not root: network namespaces need CAP_SYS_ADMIN, so the demo runs its devices on"
+            )
             click.echo("loopback instead (unicast channels only; no multicast, broadcast or ARP).")
             run_loopback_demo(output_dir, site_name, echo=click.echo)
     except LabError as exc:

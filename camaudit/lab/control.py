@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -47,10 +48,18 @@ class UpResult:
 def require_root() -> None:
     """LabError unless running as root (namespaces need CAP_SYS_ADMIN)."""
     if not topology.is_root():
-        raise LabError("the lab needs root: it creates network namespaces (try `sudo camaudit lab up`)")
+        raise LabError(
+            "the lab needs root: it creates network namespaces (try `sudo camaudit lab up`)"
+        )
 
 
-def up(site_name: str = "default", *, labid: str = "demo", scale: int = 0, dirs: list[Path] | None = None) -> UpResult:
+def up(
+    site_name: str = "default",
+    *,
+    labid: str = "demo",
+    scale: int = 0,
+    dirs: list[Path] | None = None,
+) -> UpResult:
     """Build the site's namespaces and start the responder; on any failure, remove what was made."""
     require_root()
     topology.check_labid(labid)
@@ -78,13 +87,26 @@ def up(site_name: str = "default", *, labid: str = "demo", scale: int = 0, dirs:
 def _start_responder(site: Site, labid: str, dirs: list[Path] | None) -> tuple[int, int]:
     folder = topology.run_dir(labid)
     folder.mkdir(parents=True, exist_ok=True)
-    plan_path, ready, requests = folder / "plan.json", folder / "ready.json", folder / "requests.jsonl"
+    plan_path, ready, requests = (
+        folder / "plan.json",
+        folder / "ready.json",
+        folder / "requests.jsonl",
+    )
     ready.unlink(missing_ok=True)
     write_plan(to_plan(site, labid=labid, dirs=dirs), plan_path)
     log_file = (folder / "responder.log").open("ab")
     process = subprocess.Popen(
-        [sys.executable, "-m", "camaudit.lab.responder", "--plan", str(plan_path), "--ready", str(ready),
-         "--requests", str(requests)],
+        [
+            sys.executable,
+            "-m",
+            "camaudit.lab.responder",
+            "--plan",
+            str(plan_path),
+            "--ready",
+            str(ready),
+            "--requests",
+            str(requests),
+        ],
         stdin=subprocess.DEVNULL,
         stdout=log_file,
         stderr=log_file,
@@ -96,9 +118,14 @@ def _start_responder(site: Site, labid: str, dirs: list[Path] | None) -> tuple[i
     deadline = time.monotonic() + RESPONDER_READY_S
     while not ready.exists():
         if process.poll() is not None:
-            raise LabError(f"responder exited with {process.returncode}:\n{_tail(folder / 'responder.log')}")
+            raise LabError(
+                f"responder exited with {process.returncode}:\n{_tail(folder / 'responder.log')}"
+            )
         if time.monotonic() > deadline:
-            raise LabError(f"responder not ready after {RESPONDER_READY_S:.0f} s:\n{_tail(folder / 'responder.log')}")
+            raise LabError(
+                f"responder not ready after {RESPONDER_READY_S:.0f} s:\n"
+                f"{_tail(folder / 'responder.log')}"
+            )
         time.sleep(0.02)
     info = json.loads(ready.read_text())
     return process.pid, int(info["sockets"])
@@ -121,17 +148,13 @@ def status(labid: str = "demo") -> LabStatus:
     """What exists for this lab right now."""
     folder = topology.run_dir(labid)
     pid: int | None = None
-    try:
+    with contextlib.suppress(OSError, ValueError):
         candidate = int((folder / "responder.pid").read_text().strip())
         if Path(f"/proc/{candidate}").exists():
             pid = candidate
-    except (OSError, ValueError):
-        pass
     plan: dict[str, Any] | None = None
-    try:
+    with contextlib.suppress(OSError, ValueError):
         plan = json.loads((folder / "plan.json").read_text())
-    except (OSError, ValueError):
-        pass
     return LabStatus(
         labid=labid,
         namespaces=tuple(topology.list_namespaces(labid)),
@@ -151,11 +174,15 @@ def requests_seen(labid: str) -> list[dict[str, Any]]:
     return [json.loads(line) for line in text.splitlines() if line.strip()]
 
 
-def exec_in_scanner(labid: str, command: list[str], **kwargs: Any) -> subprocess.CompletedProcess[Any]:
+def exec_in_scanner(
+    labid: str, command: list[str], **kwargs: Any
+) -> subprocess.CompletedProcess[Any]:
     """Run a command inside the scanner's namespace (`ip netns exec`), as `lab exec` does."""
     require_root()
     scanner = topology.ns_scanner(labid)
     if scanner not in topology.list_namespaces(labid):
         raise LabError(f"lab {labid!r} is not up (no namespace {scanner})")
     env = kwargs.pop("env", None) or dict(os.environ)
-    return subprocess.run(["ip", "netns", "exec", scanner, *command], env=env, check=False, **kwargs)
+    return subprocess.run(
+        ["ip", "netns", "exec", scanner, *command], env=env, check=False, **kwargs
+    )

@@ -31,9 +31,10 @@ def _camaudit(*args: str) -> list[str]:
 
 
 def run_demo(output_dir: Path, site_name: str = "default", *, echo: Echo = print) -> Path:
-    """The root path: lab up (replacing a stale demo lab), scan in the scanner namespace, reports, lab down."""
+    """As root: lab up (replacing a stale one), scan from the scanner namespace, down, reports."""
     control.require_root()
     output_dir = output_dir.resolve()
+    output_dir.mkdir(parents=True, exist_ok=True)
     if control.status(DEMO_LABID).namespaces:
         echo("removing a stale demo lab first")
         control.down(DEMO_LABID)
@@ -42,11 +43,14 @@ def run_demo(output_dir: Path, site_name: str = "default", *, echo: Echo = print
     scan_json = output_dir / "scan.json"
     try:
         echo(
-            f"lab up: {len(result.site.devices)} devices in {result.seconds_topology + result.seconds_responder:.1f} s; "
+            f"lab up: {len(result.site.devices)} devices in "
+            f"{result.seconds_topology + result.seconds_responder:.1f} s; "
             "scanning from inside the scanner namespace..."
         )
         targets = [str(subnet.network) for subnet in result.site.subnets]
-        command = _camaudit("scan", *targets, "--format", "json", "-o", str(scan_json), "--site", "demo")
+        command = _camaudit(
+            "scan", *targets, "--format", "json", "-o", str(scan_json), "--site", "demo"
+        )
         done = control.exec_in_scanner(DEMO_LABID, command, timeout=SCAN_TIMEOUT_S)
         if done.returncode not in (0, 1):
             raise LabError(f"the scan failed with exit code {done.returncode}")
@@ -62,7 +66,11 @@ def run_demo(output_dir: Path, site_name: str = "default", *, echo: Echo = print
 
 def write_reports(scan_json: Path, output_dir: Path, *, echo: Echo = print) -> list[Path]:
     """The table on the terminal and every report format that this camaudit has, from scan.json."""
-    subprocess.run(_camaudit("report", str(scan_json), "--format", "table"), check=False, timeout=REPORT_TIMEOUT_S)
+    subprocess.run(
+        _camaudit("report", str(scan_json), "--format", "table"),
+        check=False,
+        timeout=REPORT_TIMEOUT_S,
+    )
     written = [scan_json]
     jobs = [
         ("report.html", ["report", str(scan_json), "--format", "html", "-o"]),
@@ -74,24 +82,37 @@ def write_reports(scan_json: Path, output_dir: Path, *, echo: Echo = print) -> l
     for name, args in jobs:
         target = output_dir / name
         done = subprocess.run(
-            _camaudit(*args, str(target)), capture_output=True, text=True, check=False, timeout=REPORT_TIMEOUT_S
+            _camaudit(*args, str(target)),
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=REPORT_TIMEOUT_S,
         )
         if done.returncode == 0 and target.exists():
             written.append(target)
         else:  # a report command still being written must not spoil the demo
-            echo(f"skipped {name}: {(done.stderr or done.stdout).strip().splitlines()[-1:] or ['no output']}")
+            echo(
+                f"skipped {name}: "
+                f"{(done.stderr or done.stdout).strip().splitlines()[-1:] or ['no output']}"
+            )
     echo("wrote " + ", ".join(path.name for path in written))
     return written
 
 
 def run_loopback_demo(output_dir: Path, site_name: str = "default", *, echo: Echo = print) -> Path:
-    """Without root: the same devices on 127.0.0.x (unicast only, ports below 1024 moved up by 10000)."""
+    """Without root: the same devices on 127.0.0.x, unicast only, ports below 1024 +10000."""
     output_dir = output_dir.resolve()
+    output_dir.mkdir(parents=True, exist_ok=True)
     site = load_site(site_path(site_name))
     scan_json = output_dir / "scan.json"
     first = IPv4Address("127.0.0.10")
     instances = [
-        Instance(persona=device.instance.persona, ip=first + index, mac=device.instance.mac, channels=device.instance.channels)
+        Instance(
+            persona=device.instance.persona,
+            ip=first + index,
+            mac=device.instance.mac,
+            channels=device.instance.channels,
+        )
         for index, device in enumerate(site.devices)
     ]
     last = instances[-1].ip

@@ -50,7 +50,9 @@ class DeviceContext:
     netns: str | None = None  # None: loopback mode
     bind_ip: str = "0.0.0.0"  # noqa: S104 - inside its own namespace the device owns every address
     map_port: Callable[[int], int] = field(default=lambda port: port)
-    bound: dict[tuple[str, int], int] = field(default_factory=dict)  # (proto, persona port) -> real port
+    bound: dict[tuple[str, int], int] = field(
+        default_factory=dict
+    )  # (proto, persona port) -> real port
 
     @property
     def persona(self) -> dict[str, Any]:
@@ -65,7 +67,9 @@ class DeviceContext:
         """The port a persona port is actually served on (differs only in loopback mode)."""
         return self.bound.get((proto, port), self.map_port(port))
 
-    def log_request(self, channel: str, port: int, peer: tuple[str, int] | str, summary: str = "") -> None:
+    def log_request(
+        self, channel: str, port: int, peer: tuple[str, int] | str, summary: str = ""
+    ) -> None:
         """Note that this device was asked something."""
         peer_text = peer if isinstance(peer, str) else f"{peer[0]}:{peer[1]}"
         self.requests.write(

@@ -29,12 +29,40 @@ CHANNELS: frozenset[str] = frozenset(
     {"http", "https", "rtsp", "wsdiscovery", "onvif", "sadp", "dhip", "ssdp", "mdns", "tcp", "arp"}
 )
 _TOP_KEYS = frozenset(
-    {"id", "title", "sources", "mac_prefix", "expect", "vars", "http", "tls", "rtsp", "wsdiscovery",
-     "onvif", "sadp", "dhip", "ssdp", "mdns", "tcp"}
+    {
+        "id",
+        "title",
+        "sources",
+        "mac_prefix",
+        "expect",
+        "vars",
+        "http",
+        "tls",
+        "rtsp",
+        "wsdiscovery",
+        "onvif",
+        "sadp",
+        "dhip",
+        "ssdp",
+        "mdns",
+        "tcp",
+    }
 )
 _FIXED_PLACEHOLDERS = frozenset(
-    {"ip", "mac", "mac_dash", "mac_hex", "mac_hex_lower", "serial", "model", "firmware", "uuid",
-     "nonce", "serial_tail", "hostname"}
+    {
+        "ip",
+        "mac",
+        "mac_dash",
+        "mac_hex",
+        "mac_hex_lower",
+        "serial",
+        "model",
+        "firmware",
+        "uuid",
+        "nonce",
+        "serial_tail",
+        "hostname",
+    }
 )
 _MAC_PREFIX = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){2}(:[0-9a-f]{1,2})?$")
 
@@ -66,7 +94,11 @@ class Persona:
 
     def speaks(self) -> frozenset[str]:
         """Channels this persona answers on (before any per-device restriction)."""
-        spoken = {name for name in ("rtsp", "wsdiscovery", "onvif", "sadp", "dhip", "ssdp", "mdns") if name in self.raw}
+        spoken = {
+            name
+            for name in ("rtsp", "wsdiscovery", "onvif", "sadp", "dhip", "ssdp", "mdns")
+            if name in self.raw
+        }
         for server in self.raw.get("http", []):
             spoken.add("https" if server.get("tls") else "http")
         if self.raw.get("tcp", {}).get("open"):
@@ -92,7 +124,9 @@ def _check_strings(value: object, allowed: frozenset[str], path: Path, where: st
         try:
             names = _placeholders(value)
         except ValueError as exc:
-            raise _fail(path, f"{where}: bad braces in {value!r} ({exc}); double literal braces") from None
+            raise _fail(
+                path, f"{where}: bad braces in {value!r} ({exc}); double literal braces"
+            ) from None
         unknown = sorted(n for n in names if n not in allowed)
         if unknown or any(not n or not n.isidentifier() for n in names):
             raise _fail(path, f"{where}: unknown placeholder(s) {unknown or names} in {value!r}")
@@ -104,7 +138,9 @@ def _check_strings(value: object, allowed: frozenset[str], path: Path, where: st
             _check_strings(item, allowed, path, f"{where}[{index}]")
 
 
-def _require(table: Mapping[str, Any], key: str, kind: type | tuple[type, ...], path: Path, where: str) -> Any:
+def _require(
+    table: Mapping[str, Any], key: str, kind: type | tuple[type, ...], path: Path, where: str
+) -> Any:
     if key not in table:
         raise _fail(path, f"{where}: missing {key!r}")
     value = table[key]
@@ -115,7 +151,8 @@ def _require(table: Mapping[str, Any], key: str, kind: type | tuple[type, ...], 
 
 def _check_pairs(value: object, path: Path, where: str) -> None:
     if not isinstance(value, list) or not all(
-        isinstance(pair, list) and len(pair) == 2 and all(isinstance(p, str) for p in pair) for pair in value
+        isinstance(pair, list) and len(pair) == 2 and all(isinstance(p, str) for p in pair)
+        for pair in value
     ):
         raise _fail(path, f"{where}: expected a list of [name, value] string pairs")
 
@@ -145,9 +182,9 @@ def _check_http(raw: Mapping[str, Any], path: Path) -> dict[str, str]:
                 raise _fail(path, f"{r_where}: give body or body_file, not both")
             if "body_file" in route:
                 body_path = (path.parent / route["body_file"]).resolve()
-                if not body_path.is_relative_to(PERSONA_DIR.resolve()) and not body_path.is_relative_to(
-                    path.parent.resolve()
-                ):
+                if not body_path.is_relative_to(
+                    PERSONA_DIR.resolve()
+                ) and not body_path.is_relative_to(path.parent.resolve()):
                     raise _fail(path, f"{r_where}: body_file must stay under personas/")
                 try:
                     bodies[route["body_file"]] = body_path.read_text(encoding="utf-8")
@@ -190,7 +227,9 @@ def _check_sections(raw: Mapping[str, Any], path: Path) -> None:
                 raise _fail(path, f"mdns.service[{index}].type must end with '.local.'")
     if "tcp" in raw:
         ports = raw["tcp"].get("open", [])
-        if not isinstance(ports, list) or not all(isinstance(p, int) and 0 < p < 65536 for p in ports):
+        if not isinstance(ports, list) or not all(
+            isinstance(p, int) and 0 < p < 65536 for p in ports
+        ):
             raise _fail(path, "tcp.open must be a list of port numbers")
 
 
@@ -229,7 +268,9 @@ def load_persona(path: Path) -> Persona:
     bodies = _check_http(raw, path)
     _check_sections(raw, path)
     allowed = _FIXED_PLACEHOLDERS | frozenset(variables)
-    channel_tables = {k: v for k, v in raw.items() if k not in ("id", "title", "sources", "expect", "vars")}
+    channel_tables = {
+        k: v for k, v in raw.items() if k not in ("id", "title", "sources", "expect", "vars")
+    }
     _check_strings(channel_tables, allowed, path, "persona")
     _check_strings(bodies, allowed, path, "body_file")
     persona = Persona(
@@ -250,7 +291,7 @@ def load_persona(path: Path) -> Persona:
 
 
 def persona_dirs(include_selftest: bool = False) -> list[Path]:
-    """Folders searched for personas: the shipped set, and optionally the lab's own self-test set."""
+    """Folders searched for personas: the shipped set, optionally the lab's self-test set too."""
     return [PERSONA_DIR, SELFTEST_DIR] if include_selftest else [PERSONA_DIR]
 
 
@@ -301,7 +342,12 @@ class Instance:
             mac_dash=self.mac.replace(":", "-"),
             mac_hex=mac_hex.upper(),
             mac_hex_lower=mac_hex,
-            uuid=str(uuid.UUID(bytes=hashlib.sha256(f"{self.persona.id}|{self.mac}".encode()).digest()[:16], version=4)),
+            uuid=str(
+                uuid.UUID(
+                    bytes=hashlib.sha256(f"{self.persona.id}|{self.mac}".encode()).digest()[:16],
+                    version=4,
+                )
+            ),
             nonce=secrets.token_hex(16),
             serial_tail=serial[-5:],
         )

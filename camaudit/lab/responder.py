@@ -55,7 +55,9 @@ def loopback_port(port: int) -> int:
 class UdpService:
     """One UDP socket of one device; reads with IP_PKTINFO to know if a query was multicast."""
 
-    def __init__(self, device: DeviceContext, channel: str, sock: socket.socket, answer: Answer) -> None:
+    def __init__(
+        self, device: DeviceContext, channel: str, sock: socket.socket, answer: Answer
+    ) -> None:
         self.device = device
         self.channel = channel
         self.sock = sock
@@ -82,8 +84,15 @@ class UdpService:
             destination = ""
             for level, kind, value in ancillary:
                 if level == socket.IPPROTO_IP and kind == IP_PKTINFO and len(value) >= 12:
-                    destination = socket.inet_ntoa(value[8:12])  # in_pktinfo.ipi_addr: header destination
-            self.device.log_request(self.channel, self.sock.getsockname()[1], sender, f"to {destination} {len(data)} bytes")
+                    destination = socket.inet_ntoa(
+                        value[8:12]
+                    )  # in_pktinfo.ipi_addr: header destination
+            self.device.log_request(
+                self.channel,
+                self.sock.getsockname()[1],
+                sender,
+                f"to {destination} {len(data)} bytes",
+            )
             try:
                 replies = self.answer(self.device, data, sender, destination)
             except Exception:  # hostile input must never stop the responder
@@ -93,8 +102,19 @@ class UdpService:
                 try:
                     self.sock.sendto(payload, target)
                 except OSError as exc:
-                    if exc.errno not in (errno.EAGAIN, errno.ENETUNREACH, errno.EHOSTUNREACH, errno.ECONNREFUSED):
-                        log.warning("device %d %s: send to %s failed: %s", self.device.number, self.channel, target, exc)
+                    if exc.errno not in (
+                        errno.EAGAIN,
+                        errno.ENETUNREACH,
+                        errno.EHOSTUNREACH,
+                        errno.ECONNREFUSED,
+                    ):
+                        log.warning(
+                            "device %d %s: send to %s failed: %s",
+                            self.device.number,
+                            self.channel,
+                            target,
+                            exc,
+                        )
 
 
 def _udp_socket(device: DeviceContext, channel: str, port: int, group: str | None) -> socket.socket:
@@ -109,9 +129,13 @@ def _udp_socket(device: DeviceContext, channel: str, port: int, group: str | Non
             sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, own)
             sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_LOOP, 0)
             # RFC 6762 §11 wants TTL 255 for mDNS; other discovery stays on the segment (TTL 1).
-            sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, 255 if channel == "mdns" else 1)
+            sock.setsockopt(
+                socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, 255 if channel == "mdns" else 1
+            )
             if group is not None:
-                sock.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, socket.inet_aton(group) + own)
+                sock.setsockopt(
+                    socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, socket.inet_aton(group) + own
+                )
         sock.setblocking(False)
     except OSError:
         sock.close()
@@ -140,7 +164,9 @@ def tcp_plan(device: DeviceContext) -> dict[int, StreamHandler]:
     handlers: dict[int, StreamHandler] = {}
     http_specs = {int(spec["port"]): spec for spec in persona.get("http", [])}
     wanted_http = {
-        port for port, spec in http_specs.items() if device.allows("https" if spec.get("tls") else "http")
+        port
+        for port, spec in http_specs.items()
+        if device.allows("https" if spec.get("tls") else "http")
     }
     if "onvif" in persona and device.allows("onvif"):
         wanted_http.add(int(persona["onvif"]["port"]))
@@ -185,7 +211,11 @@ class Responder:
             return None
         values = device.instance.values()
         subject = device.instance.render(persona["tls"]["subject"], values)
-        issuer = device.instance.render(persona["tls"].get("issuer"), values) if "issuer" in persona["tls"] else None
+        issuer = (
+            device.instance.render(persona["tls"].get("issuer"), values)
+            if "issuer" in persona["tls"]
+            else None
+        )
         key = json.dumps([subject, issuer])
         if key not in self._tls_cache:
             self._tls_cache[key] = tls_context(subject, issuer)
@@ -195,7 +225,9 @@ class Responder:
         """Start serving every opened socket on the running loop."""
         loop = asyncio.get_running_loop()
         for _device, sock, handler, ssl_context in self._tcp:
-            server = await asyncio.start_server(handler, sock=sock, ssl=ssl_context, limit=64 * 1024)
+            server = await asyncio.start_server(
+                handler, sock=sock, ssl=ssl_context, limit=64 * 1024
+            )
             self._servers.append(server)
         for service in self._udp:
             service.start(loop)
@@ -222,7 +254,7 @@ class Responder:
 def loopback_device(
     number: int, instance: Instance, requests: RequestLog, *, ephemeral: bool = True
 ) -> DeviceContext:
-    """A device served on its own loopback address: ports ephemeral (tests) or mapped (+10000 below 1024)."""
+    """A device on its own loopback address; ports ephemeral (tests) or +10000 below 1024."""
     return DeviceContext(
         number=number,
         instance=instance,
@@ -251,7 +283,8 @@ def devices_from_plan(plan: dict[str, Any], requests: RequestLog) -> Iterator[De
 
 
 async def _serve_plan(plan_path: Path, ready_path: Path, requests_path: Path) -> None:
-    plan = json.loads(plan_path.read_text(encoding="utf-8"))
+    # Blocking file I/O below happens before and after serving, never while the loop serves.
+    plan = json.loads(plan_path.read_text(encoding="utf-8"))  # noqa: ASYNC240
     limit = raise_fd_limit()
     requests = RequestLog(requests_path)
     responder = Responder()
@@ -262,8 +295,14 @@ async def _serve_plan(plan_path: Path, ready_path: Path, requests_path: Path) ->
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
-    ready_path.write_text(
-        json.dumps({"devices": len(responder.devices), "sockets": responder.socket_count(), "fd_limit": limit})
+    ready_path.write_text(  # noqa: ASYNC240
+        json.dumps(
+            {
+                "devices": len(responder.devices),
+                "sockets": responder.socket_count(),
+                "fd_limit": limit,
+            }
+        )
     )
     log.info("serving %d devices on %d sockets", len(responder.devices), responder.socket_count())
     await stop.wait()

@@ -12,6 +12,7 @@ import struct
 import uuid
 from collections.abc import Callable
 from ipaddress import IPv4Address
+from typing import Any
 from xml.etree.ElementTree import Element
 from xml.sax.saxutils import escape
 
@@ -48,7 +49,8 @@ def _xml(data: bytes) -> Element | None:
     if len(data) > MAX_XML_BYTES:
         return None
     try:
-        return DefusedET.fromstring(data)
+        root: Element = DefusedET.fromstring(data)
+        return root
     except Exception:  # defusedxml raises several types for hostile or broken XML
         return None
 
@@ -64,8 +66,10 @@ def _find_local(root: Element, name: str) -> Element | None:
     return None
 
 
-def answer_wsdiscovery(device: DeviceContext, data: bytes, sender: tuple[str, int], _dst: str) -> list[Reply]:
-    """A ProbeMatches for a Probe (multicast or unicast), sent to the prober (WS-Discovery 1.1 §5.3)."""
+def answer_wsdiscovery(
+    device: DeviceContext, data: bytes, sender: tuple[str, int], _dst: str
+) -> list[Reply]:
+    """ProbeMatches for a Probe (multicast or unicast), to the prober (WS-Discovery 1.1 §5.3)."""
     spec = device.persona.get("wsdiscovery")
     root = _xml(data)
     if spec is None or root is None:
@@ -75,7 +79,11 @@ def answer_wsdiscovery(device: DeviceContext, data: bytes, sender: tuple[str, in
     if probe is None or message_id is None or not (message_id.text or "").strip():
         return []
     types_element = _find_local(probe, "Types")
-    wanted = {name.rsplit(":", 1)[-1] for name in (types_element.text or "").split()} if types_element is not None else set()
+    wanted = (
+        {name.rsplit(":", 1)[-1] for name in (types_element.text or "").split()}
+        if types_element is not None
+        else set()
+    )
     if spec.get("match_types", "any") == "nvt" and wanted and not wanted & NVT_TYPES:
         return []
     values = device.instance.values()
@@ -91,7 +99,9 @@ def answer_wsdiscovery(device: DeviceContext, data: bytes, sender: tuple[str, in
         "<wsadis:To>http://schemas.xmlsoap.org/ws/2004/08/addressing/role/anonymous</wsadis:To>"
         "<wsadis:Action>http://schemas.xmlsoap.org/ws/2005/04/discovery/ProbeMatches</wsadis:Action>"
         "</env:Header><env:Body><d:ProbeMatches><d:ProbeMatch>"
-        f"<wsadis:EndpointReference><wsadis:Address>{escape(render(spec['epr'], values))}</wsadis:Address></wsadis:EndpointReference>"
+        "<wsadis:EndpointReference>"
+        f"<wsadis:Address>{escape(render(spec['epr'], values))}</wsadis:Address>"
+        "</wsadis:EndpointReference>"
         f"<d:Types>{escape(render(spec['types'], values))}</d:Types>"
         f"<d:Scopes>{escape(scopes)}</d:Scopes>"
         f"<d:XAddrs>{escape(render(spec['xaddrs'], values))}</d:XAddrs>"
@@ -101,19 +111,25 @@ def answer_wsdiscovery(device: DeviceContext, data: bytes, sender: tuple[str, in
     return [(body, sender)]
 
 
-def answer_sadp(device: DeviceContext, data: bytes, sender: tuple[str, int], dst: str) -> list[Reply]:
+def answer_sadp(
+    device: DeviceContext, data: bytes, sender: tuple[str, int], dst: str
+) -> list[Reply]:
     """A ProbeMatch for an inquiry: to the group if asked by multicast, else to the sender."""
     spec = device.persona.get("sadp")
     root = _xml(data)
     if spec is None or root is None or _local(root.tag) != "Probe":
         return []
     kind = (root.findtext("Types") or "").strip().lower()
-    if kind not in ("inquiry", "inquiry_v32"):  # never act on activate/reboot/update...: read-only lab
+    if kind not in (
+        "inquiry",
+        "inquiry_v32",
+    ):  # never act on activate/reboot/update...: read-only lab
         return []
     request_uuid = (root.findtext("Uuid") or "").strip()[:64]
     values = device.instance.values()
     fields = "".join(
-        f"<{name}>{escape(value)}</{name}>" for name, value in device.instance.render(spec["fields"], values)
+        f"<{name}>{escape(value)}</{name}>"
+        for name, value in device.instance.render(spec["fields"], values)
     )
     body = (
         '<?xml version="1.0" encoding="UTF-8"?>'
@@ -136,8 +152,10 @@ def dhip_unframe(data: bytes) -> bytes | None:
     return data[32 : 32 + min(length, len(data) - 32)]
 
 
-def answer_dhip(device: DeviceContext, data: bytes, sender: tuple[str, int], dst: str) -> list[Reply]:
-    """client.notifyDevInfo for DHDiscover.search: to the group if asked by multicast, else to the sender."""
+def answer_dhip(
+    device: DeviceContext, data: bytes, sender: tuple[str, int], dst: str
+) -> list[Reply]:
+    """client.notifyDevInfo for DHDiscover.search: to the group if multicast, else to the sender."""
     spec = device.persona.get("dhip")
     body = dhip_unframe(data)
     if spec is None or body is None:
@@ -159,16 +177,21 @@ def answer_dhip(device: DeviceContext, data: bytes, sender: tuple[str, int], dst
             "SubnetMask": str(device.network.netmask),
         },
     )
-    reply = {"mac": device.instance.render(spec.get("mac", "{mac}"), values), "method": "client.notifyDevInfo",
-             "params": {"deviceInfo": info}}
+    reply = {
+        "mac": device.instance.render(spec.get("mac", "{mac}"), values),
+        "method": "client.notifyDevInfo",
+        "params": {"deviceInfo": info},
+    }
     # Real replies end with "\n\0" after the JSON (protocols.md §4: ethodump-ng slices [32:-2]).
     payload = dhip_frame(json.dumps(reply, indent=None).encode() + b"\n\0")
     target = (DHIP_GROUP, device.real_port("udp", DHIP_PORT)) if is_multicast(dst) else sender
     return [(payload, target)]
 
 
-def answer_ssdp(device: DeviceContext, data: bytes, sender: tuple[str, int], _dst: str) -> list[Reply]:
-    """A unicast 200 OK with LOCATION for an M-SEARCH whose ST this device matches (UPnP DA 1.1 §1.3.3)."""
+def answer_ssdp(
+    device: DeviceContext, data: bytes, sender: tuple[str, int], _dst: str
+) -> list[Reply]:
+    """A unicast 200 OK with LOCATION for an M-SEARCH whose ST matches (UPnP DA 1.1 §1.3.3)."""
     spec = device.persona.get("ssdp")
     if spec is None or len(data) > MAX_XML_BYTES:
         return []
@@ -190,14 +213,25 @@ def answer_ssdp(device: DeviceContext, data: bytes, sender: tuple[str, int], _ds
     reply = (
         "HTTP/1.1 200 OK\r\nCACHE-CONTROL: max-age=1800\r\nEXT:\r\n"
         f"LOCATION: {location}\r\nSERVER: {device.instance.render(spec['server'], values)}\r\n"
-        f"ST: {search if search != 'ssdp:all' else device_st}\r\nUSN: uuid:{values['uuid']}::{device_st}\r\n\r\n"
-    ).encode("utf-8")
+        f"ST: {search if search != 'ssdp:all' else device_st}\r\n"
+        f"USN: uuid:{values['uuid']}::{device_st}\r\n\r\n"
+    ).encode()
     return [(reply, sender)]
 
 
-def answer_mdns(device: DeviceContext, data: bytes, sender: tuple[str, int], dst: str) -> list[Reply]:
-    """Answers to an mDNS query: multicast to the group, or unicast for legacy/QU queries (RFC 6762 §5.4, §6.7)."""
-    from zeroconf import DNSAddress, DNSIncoming, DNSOutgoing, DNSPointer, DNSService, DNSText, const
+def answer_mdns(
+    device: DeviceContext, data: bytes, sender: tuple[str, int], dst: str
+) -> list[Reply]:
+    """mDNS answers: to the group, or unicast for legacy/QU queries (RFC 6762 §5.4, §6.7)."""
+    from zeroconf import (  # type: ignore[attr-defined]
+        DNSAddress,
+        DNSIncoming,
+        DNSOutgoing,
+        DNSPointer,
+        DNSService,
+        DNSText,
+        const,
+    )
 
     spec = device.persona.get("mdns")
     if spec is None:
@@ -212,47 +246,72 @@ def answer_mdns(device: DeviceContext, data: bytes, sender: tuple[str, int], dst
     legacy = sender[1] != MDNS_PORT  # RFC 6762 §6.7: a one-shot resolver, answer it directly
     ttl = 10 if legacy else 120  # §6.7: legacy unicast answers carry TTL <= 10 s
     host = device.instance.render(spec.get("hostname", "{hostname}.local."), values)
-    address = DNSAddress(host, const._TYPE_A, const._CLASS_IN | const._CLASS_UNIQUE, ttl, device.instance.ip.packed)
-    records: dict[str, list[object]] = {}
+    address = DNSAddress(
+        host, const._TYPE_A, const._CLASS_IN | const._CLASS_UNIQUE, ttl, device.instance.ip.packed
+    )
+    records: dict[str, list[Any]] = {}
     records.setdefault(host.lower(), []).append(address)
     for service in spec.get("service", []):
         kind = service["type"]
         instance_name = f"{device.instance.render(service['instance'], values)}.{kind}"
-        txt = b"".join(
-            bytes([len(item)]) + item
-            for item in (f"{k}={device.instance.render(v, values)}".encode()[:255] for k, v in service.get("txt", {}).items())
-        ) or b"\0"
+        txt = (
+            b"".join(
+                bytes([len(item)]) + item
+                for item in (
+                    f"{k}={device.instance.render(v, values)}".encode()[:255]
+                    for k, v in service.get("txt", {}).items()
+                )
+            )
+            or b"\0"
+        )
         port = device.real_port("tcp", int(service.get("port", 80)))
-        records.setdefault(kind.lower(), []).append(DNSPointer(kind, const._TYPE_PTR, const._CLASS_IN, ttl, instance_name))
+        records.setdefault(kind.lower(), []).append(
+            DNSPointer(kind, const._TYPE_PTR, const._CLASS_IN, ttl, instance_name)
+        )
         records.setdefault(instance_name.lower(), []).extend(
             [
-                DNSService(instance_name, const._TYPE_SRV, const._CLASS_IN | const._CLASS_UNIQUE, ttl, 0, 0, port, host),
-                DNSText(instance_name, const._TYPE_TXT, const._CLASS_IN | const._CLASS_UNIQUE, ttl, txt),
+                DNSService(
+                    instance_name,
+                    const._TYPE_SRV,
+                    const._CLASS_IN | const._CLASS_UNIQUE,
+                    ttl,
+                    0,
+                    0,
+                    port,
+                    host,
+                ),
+                DNSText(
+                    instance_name, const._TYPE_TXT, const._CLASS_IN | const._CLASS_UNIQUE, ttl, txt
+                ),
             ]
         )
         records.setdefault("_services._dns-sd._udp.local.", []).append(
             DNSPointer("_services._dns-sd._udp.local.", const._TYPE_PTR, const._CLASS_IN, ttl, kind)
         )
-    answers = []
+    answers: list[Any] = []
     unicast_asked = False
     for question in query.questions:
         unicast_asked = unicast_asked or bool(question.unicast)
-        for record in records.get(question.name.lower(), []):
-            if question.type in (const._TYPE_ANY, record.type):  # type: ignore[attr-defined]
-                answers.append(record)
+        answers.extend(
+            record
+            for record in records.get(question.name.lower(), [])
+            if question.type in (const._TYPE_ANY, record.type)
+        )
     if not answers:
         return []
-    out = DNSOutgoing(const._FLAGS_QR_RESPONSE | const._FLAGS_AA, not legacy, query.id if legacy else 0)
+    out = DNSOutgoing(
+        const._FLAGS_QR_RESPONSE | const._FLAGS_AA, not legacy, query.id if legacy else 0
+    )
     if legacy:
         for question in query.questions:
             out.add_question(question)
     for record in answers:
-        out.add_answer_at_time(record, 0)  # type: ignore[arg-type]
+        out.add_answer_at_time(record, 0)
     for record in answers:  # SRV/TXT/A as additionals so one reply is enough (RFC 6763 §12)
-        if record.type == const._TYPE_PTR:  # type: ignore[attr-defined]
-            for extra in records.get(record.alias.lower(), []) + [address]:  # type: ignore[attr-defined]
+        if record.type == const._TYPE_PTR:
+            for extra in records.get(record.alias.lower(), []) + [address]:
                 if extra not in answers:
-                    out.add_additional_answer(extra)  # type: ignore[arg-type]
+                    out.add_additional_answer(extra)
     packets = out.packets()
     if legacy or unicast_asked or not is_multicast(dst):
         return [(packet, sender) for packet in packets]

@@ -31,9 +31,18 @@ TDS = "http://www.onvif.org/ver10/device/wsdl"
 WSSE = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd"
 WSU = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd"
 
-REASONS = {200: "OK", 301: "Moved Permanently", 302: "Found", 400: "Bad Request", 401: "Unauthorized",
-           403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed", 413: "Payload Too Large",
-           500: "Internal Server Error"}
+REASONS = {
+    200: "OK",
+    301: "Moved Permanently",
+    302: "Found",
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    413: "Payload Too Large",
+    500: "Internal Server Error",
+}
 
 
 class Request:
@@ -73,12 +82,24 @@ async def read_request(reader: asyncio.StreamReader) -> Request | None:
             if length < 0 or length > MAX_BODY_BYTES:
                 return None
             body = await reader.readexactly(length) if length else b""
-    except (TimeoutError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError, ValueError):
+    except (
+        TimeoutError,
+        asyncio.IncompleteReadError,
+        asyncio.LimitOverrunError,
+        ConnectionError,
+        ValueError,
+    ):
         return None
     return Request(parts[0], parts[1], headers, body)
 
 
-def build_response(status: int, headers: list[tuple[str, str]], body: bytes, reason: str | None = None, head_only: bool = False) -> bytes:
+def build_response(
+    status: int,
+    headers: list[tuple[str, str]],
+    body: bytes,
+    reason: str | None = None,
+    head_only: bool = False,
+) -> bytes:
     """Raw response bytes; header names kept exactly, Content-Length set to the real length."""
     lines = [f"HTTP/1.1 {status} {reason or REASONS.get(status, 'Unknown')}"]
     has_length = False
@@ -106,7 +127,12 @@ class HttpServer:
         peer = writer.get_extra_info("peername") or ("?", 0)
         try:
             request = await read_request(reader)
-            self.device.log_request(self.channel, self.port, peer, f"{request.method} {request.target}" if request else "garbage")
+            self.device.log_request(
+                self.channel,
+                self.port,
+                peer,
+                f"{request.method} {request.target}" if request else "garbage",
+            )
             if request is not None:
                 writer.write(self.respond(request))
                 await writer.drain()
@@ -125,7 +151,13 @@ class HttpServer:
         persona = self.device.persona
         head_only = request.method == "HEAD"
         onvif = persona.get("onvif")
-        if onvif and self.device.allows("onvif") and onvif["port"] == self.port and request.path == ONVIF_PATH and request.method == "POST":
+        if (
+            onvif
+            and self.device.allows("onvif")
+            and onvif["port"] == self.port
+            and request.path == ONVIF_PATH
+            and request.method == "POST"
+        ):
             return self._onvif(request, onvif)
         ssdp = persona.get("ssdp")
         if (
@@ -135,12 +167,22 @@ class HttpServer:
             and request.path == ssdp["location_path"]
             and request.method in ("GET", "HEAD")
         ):
-            return build_response(200, [("Content-Type", 'text/xml; charset="utf-8"')], self._description(ssdp), head_only=head_only)
+            return build_response(
+                200,
+                [("Content-Type", 'text/xml; charset="utf-8"')],
+                self._description(ssdp),
+                head_only=head_only,
+            )
         if self.device.allows(self.channel):
             route = self._route(request)
             if route is not None:
                 return self._persona_response(route, head_only)
-        return build_response(404, [("Content-Type", "text/html")], b"<html><body>404 Not Found</body></html>", head_only=head_only)
+        return build_response(
+            404,
+            [("Content-Type", "text/html")],
+            b"<html><body>404 Not Found</body></html>",
+            head_only=head_only,
+        )
 
     def _route(self, request: Request) -> dict[str, Any] | None:
         method = "GET" if request.method == "HEAD" else request.method
@@ -151,22 +193,27 @@ class HttpServer:
                 continue
             wanted = request.target if "?" in route["path"] else request.path
             if route["path"] == wanted and route.get("method", "GET").upper() == method:
-                return route
-        return fallback
+                return dict(route)
+        return dict(fallback) if fallback is not None else None
 
     def _persona_response(self, route: dict[str, Any], head_only: bool) -> bytes:
         instance = self.device.instance
         values = instance.values()
-        headers = [(str(name), str(value)) for name, value in instance.render(route.get("headers", []), values)]
+        headers = [
+            (str(name), str(value))
+            for name, value in instance.render(route.get("headers", []), values)
+        ]
         if "body_file" in route:
             text = instance.persona.bodies[route["body_file"]]
         else:
             text = route.get("body", "")
         body = instance.render(text, values).encode("utf-8")
-        return build_response(int(route.get("status", 200)), headers, body, route.get("reason"), head_only)
+        return build_response(
+            int(route.get("status", 200)), headers, body, route.get("reason"), head_only
+        )
 
     def _server_header(self) -> list[tuple[str, str]]:
-        """The Server header this port's persona routes send, so SOAP replies match the web server."""
+        """The Server header of this port's routes, so SOAP replies match the web server."""
         for route in self.spec.get("route", []):
             for name, value in route.get("headers", []):
                 if name.lower() == "server":
@@ -189,19 +236,35 @@ class HttpServer:
         try:
             envelope = DefusedET.fromstring(request.body)
         except Exception:  # defusedxml raises several types for hostile or broken XML
-            return build_response(400, headers, soap_fault("env:Sender", "ter:WellFormed", "Bad XML"))
+            return build_response(
+                400, headers, soap_fault("env:Sender", "ter:WellFormed", "Bad XML")
+            )
         action = soap_action(envelope)
         if action == "GetSystemDateAndTime" and onvif.get("system_date_time", True):
             return build_response(200, headers, system_date_time_reply())
         if action == "GetDeviceInformation":
             mode = onvif.get("device_information_auth", "digest-401")
-            if mode == "none" or username_token_valid(envelope, onvif.get("username"), onvif.get("password")):
+            if mode == "none" or username_token_valid(
+                envelope, onvif.get("username"), onvif.get("password")
+            ):
                 return build_response(200, headers, self._device_information(onvif))
             if mode == "digest-401":
-                challenge = self.device.instance.render(onvif.get("www_authenticate", 'Digest realm="ONVIF"'))
-                return build_response(401, [*headers[:-1], ("WWW-Authenticate", challenge), ("Content-Type", "text/html")], b"401 Unauthorized")
-            return build_response(400, headers, soap_fault("env:Sender", "ter:NotAuthorized", "Sender not Authorized"))
-        return build_response(400, headers, soap_fault("env:Sender", "ter:ActionNotSupported", "Optional Action Not Implemented"))
+                challenge = self.device.instance.render(
+                    onvif.get("www_authenticate", 'Digest realm="ONVIF"')
+                )
+                return build_response(
+                    401,
+                    [*headers[:-1], ("WWW-Authenticate", challenge), ("Content-Type", "text/html")],
+                    b"401 Unauthorized",
+                )
+            return build_response(
+                400, headers, soap_fault("env:Sender", "ter:NotAuthorized", "Sender not Authorized")
+            )
+        return build_response(
+            400,
+            headers,
+            soap_fault("env:Sender", "ter:ActionNotSupported", "Optional Action Not Implemented"),
+        )
 
     def _device_information(self, onvif: dict[str, Any]) -> bytes:
         values = self.device.instance.values()
@@ -212,14 +275,20 @@ class HttpServer:
             ("SerialNumber", onvif.get("serial_number", "{serial}")),
             ("HardwareId", onvif.get("hardware_id", "")),
         ]
-        inner = "".join(f"<tds:{name}>{escape(self.device.instance.render(value, values))}</tds:{name}>" for name, value in fields)
-        return soap_envelope(f"<tds:GetDeviceInformationResponse>{inner}</tds:GetDeviceInformationResponse>")
+        inner = "".join(
+            f"<tds:{name}>{escape(self.device.instance.render(value, values))}</tds:{name}>"
+            for name, value in fields
+        )
+        return soap_envelope(
+            f"<tds:GetDeviceInformationResponse>{inner}</tds:GetDeviceInformationResponse>"
+        )
 
 
 def soap_envelope(body: str) -> bytes:
     """A SOAP 1.2 envelope around `body` with the ONVIF namespaces."""
     return (
-        f'<?xml version="1.0" encoding="UTF-8"?>\n<env:Envelope xmlns:env="{SOAP_ENV}" xmlns:tds="{TDS}" '
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        f'<env:Envelope xmlns:env="{SOAP_ENV}" xmlns:tds="{TDS}" '
         f'xmlns:tt="http://www.onvif.org/ver10/schema" xmlns:ter="http://www.onvif.org/ver10/error">'
         f"<env:Body>{body}</env:Body></env:Envelope>\n"
     ).encode()
@@ -229,7 +298,8 @@ def soap_fault(code: str, subcode: str, reason: str) -> bytes:
     """A SOAP 1.2 fault as ONVIF devices send on refusal (ONVIF Core §5.11)."""
     return soap_envelope(
         f"<env:Fault><env:Code><env:Value>{code}</env:Value><env:Subcode><env:Value>{subcode}</env:Value>"
-        f'</env:Subcode></env:Code><env:Reason><env:Text xml:lang="en">{escape(reason)}</env:Text></env:Reason></env:Fault>'
+        "</env:Subcode></env:Code><env:Reason>"
+        f'<env:Text xml:lang="en">{escape(reason)}</env:Text></env:Reason></env:Fault>'
     )
 
 
@@ -259,7 +329,7 @@ def soap_action(envelope: Element) -> str:
 
 
 def username_token_valid(envelope: Element, username: str | None, password: str | None) -> bool:
-    """Check a WS-Security UsernameToken PasswordDigest: Base64(SHA-1(nonce + created + password))."""
+    """Check a UsernameToken PasswordDigest: Base64(SHA-1(nonce + created + password))."""
     if not username or not password:
         return False
     for token in envelope.iter(f"{{{WSSE}}}UsernameToken"):
@@ -271,7 +341,9 @@ def username_token_valid(envelope: Element, username: str | None, password: str 
             nonce = base64.b64decode(nonce_text, validate=True)
         except ValueError:
             return False
-        expected = base64.b64encode(hashlib.sha1(nonce + created.encode() + password.encode()).digest()).decode()  # noqa: S324 - WS-Security mandates SHA-1
+        # WS-Security UsernameToken Profile 1.0 §3.1 mandates SHA-1 here.
+        sha1 = hashlib.sha1(nonce + created.encode() + password.encode())  # noqa: S324
+        expected = base64.b64encode(sha1.digest()).decode()
         return user == username and digest.strip() == expected
     return False
 
@@ -286,12 +358,20 @@ def tls_context(subject: list[list[str]], issuer: list[list[str]] | None) -> ssl
     from cryptography.hazmat.primitives.asymmetric import rsa
     from cryptography.x509.oid import NameOID
 
-    oids = {"CN": NameOID.COMMON_NAME, "OU": NameOID.ORGANIZATIONAL_UNIT_NAME, "O": NameOID.ORGANIZATION_NAME,
-            "L": NameOID.LOCALITY_NAME, "ST": NameOID.STATE_OR_PROVINCE_NAME, "C": NameOID.COUNTRY_NAME,
-            "emailAddress": NameOID.EMAIL_ADDRESS}
+    oids = {
+        "CN": NameOID.COMMON_NAME,
+        "OU": NameOID.ORGANIZATIONAL_UNIT_NAME,
+        "O": NameOID.ORGANIZATION_NAME,
+        "L": NameOID.LOCALITY_NAME,
+        "ST": NameOID.STATE_OR_PROVINCE_NAME,
+        "C": NameOID.COUNTRY_NAME,
+        "emailAddress": NameOID.EMAIL_ADDRESS,
+    }
 
     def name(pairs: list[list[str]]) -> x509.Name:
-        return x509.Name([x509.NameAttribute(oids.get(key, NameOID.COMMON_NAME), value) for key, value in pairs])
+        return x509.Name(
+            [x509.NameAttribute(oids.get(key, NameOID.COMMON_NAME), value) for key, value in pairs]
+        )
 
     if not _KEY_CACHE:  # one key for every lab certificate: generating RSA keys is the slow part
         _KEY_CACHE.append(rsa.generate_private_key(public_exponent=65537, key_size=2048))
@@ -312,7 +392,11 @@ def tls_context(subject: list[list[str]], issuer: list[list[str]] | None) -> ssl
         cert_path, key_path = Path(folder, "cert.pem"), Path(folder, "key.pem")
         cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
         key_path.write_bytes(
-            key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+            key.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            )
         )
         context.load_cert_chain(cert_path, key_path)
     return context

@@ -14,7 +14,13 @@ log = logging.getLogger(__name__)
 MAX_HEAD_BYTES = 8 * 1024
 READ_TIMEOUT_S = 10.0
 MAX_REQUESTS = 16  # per connection; clients send OPTIONS then DESCRIBE on one connection
-REASONS = {200: "OK", 401: "Unauthorized", 404: "Not Found", 405: "Method Not Allowed", 454: "Session Not Found"}
+REASONS = {
+    200: "OK",
+    401: "Unauthorized",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    454: "Session Not Found",
+}
 
 
 def rtsp_reply(spec: dict[str, Any], device: DeviceContext, method: str, cseq: str) -> bytes:
@@ -26,11 +32,18 @@ def rtsp_reply(spec: dict[str, Any], device: DeviceContext, method: str, cseq: s
         headers = [("Public", spec.get("options_public", "OPTIONS, DESCRIBE"))]
     elif method == "DESCRIBE":
         status = int(spec.get("describe_status", 401))
-        headers = [(str(n), str(v)) for n, v in device.instance.render(spec.get("describe_headers", []), values)]
+        headers = [
+            (str(n), str(v))
+            for n, v in device.instance.render(spec.get("describe_headers", []), values)
+        ]
     else:
         status = 405
         headers = [("Allow", spec.get("options_public", "OPTIONS, DESCRIBE"))]
-    lines = [f"RTSP/1.0 {status} {REASONS.get(status, 'Error')}", f"CSeq: {cseq}", *(f"{n}: {v}" for n, v in extra + headers)]
+    lines = [
+        f"RTSP/1.0 {status} {REASONS.get(status, 'Error')}",
+        f"CSeq: {cseq}",
+        *(f"{n}: {v}" for n, v in extra + headers),
+    ]
     return ("\r\n".join(lines) + "\r\n\r\n").encode("utf-8")
 
 
@@ -60,7 +73,12 @@ class RtspServer:
                         cseq = value.strip()[:16]
                 writer.write(rtsp_reply(self.spec, self.device, parts[0].upper(), cseq))
                 await writer.drain()
-        except (TimeoutError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError):
+        except (
+            TimeoutError,
+            asyncio.IncompleteReadError,
+            asyncio.LimitOverrunError,
+            ConnectionError,
+        ):
             pass
         except Exception:  # a lab responder must survive any client
             log.exception("device %d rtsp: handler failed", self.device.number)
@@ -77,7 +95,9 @@ class OpenPort:
 
     async def handle(self, _reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         """Log and close."""
-        self.device.log_request("tcp", self.port, writer.get_extra_info("peername") or ("?", 0), "connect")
+        self.device.log_request(
+            "tcp", self.port, writer.get_extra_info("peername") or ("?", 0), "connect"
+        )
         await _close(writer)
 
 

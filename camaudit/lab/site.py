@@ -79,7 +79,9 @@ class Site:
 
 def _check_network(network: IPv4Network, where: str) -> None:
     if not any(network.subnet_of(allowed) for allowed in ALLOWED_NETWORKS):
-        raise LabError(f"{where}: {network} is outside the lab ranges 198.51.100.0/24 and 198.18.0.0/15")
+        raise LabError(
+            f"{where}: {network} is outside the lab ranges 198.51.100.0/24 and 198.18.0.0/15"
+        )
 
 
 def _parse_subnets(raw: list[dict[str, Any]], where: str) -> list[Subnet]:
@@ -95,18 +97,31 @@ def _parse_subnets(raw: list[dict[str, Any]], where: str) -> list[Subnet]:
             raise LabError(f"{where}: subnet {name} is too small")
         if any(network.overlaps(other.network) for other in subnets):
             raise LabError(f"{where}: subnet {name} overlaps another subnet")
-        subnets.append(Subnet(name=name, index=index, network=network, routed=bool(item.get("routed", False))))
+        subnets.append(
+            Subnet(name=name, index=index, network=network, routed=bool(item.get("routed", False)))
+        )
     if not subnets or subnets[0].routed:
         raise LabError(f"{where}: the first subnet must be the scanner's own, not routed")
     return subnets
 
 
 def _place(
-    number: int, persona: Persona, subnet: Subnet, host: int, mac_suffix: str | None, channels: list[str] | None
+    number: int,
+    persona: Persona,
+    subnet: Subnet,
+    host: int,
+    mac_suffix: str | None,
+    channels: list[str] | None,
 ) -> PlacedDevice:
     ip = subnet.network.network_address + host
-    if ip not in subnet.network or host in (0, ROUTER_HOST, SCANNER_HOST) or ip == subnet.network.broadcast_address:
-        raise LabError(f"device {number}: host {host} is not a free device address in {subnet.network}")
+    if (
+        ip not in subnet.network
+        or host in (0, ROUTER_HOST, SCANNER_HOST)
+        or ip == subnet.network.broadcast_address
+    ):
+        raise LabError(
+            f"device {number}: host {host} is not a free device address in {subnet.network}"
+        )
     allowed = persona.speaks() | {"arp"}
     if channels is not None:
         unknown = set(channels) - CHANNELS
@@ -118,7 +133,9 @@ def _place(
     return PlacedDevice(number=number, subnet=subnet, instance=instance)
 
 
-def load_site(path: Path, *, dirs: list[Path] | None = None, scale: int = 0, seed: str = "lab") -> Site:
+def load_site(
+    path: Path, *, dirs: list[Path] | None = None, scale: int = 0, seed: str = "lab"
+) -> Site:
     """Read a site file and place its personas; `scale` adds filler devices on 198.18.16.0/20."""
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -138,7 +155,12 @@ def load_site(path: Path, *, dirs: list[Path] | None = None, scale: int = 0, see
         if subnet is None:
             raise LabError(f"{where}: device {index}: unknown subnet {item.get('subnet')!r}")
         device = _place(
-            index + 1, personas[persona_id], subnet, int(item.get("host", 0)), item.get("mac_suffix"), item.get("channels")
+            index + 1,
+            personas[persona_id],
+            subnet,
+            int(item.get("host", 0)),
+            item.get("mac_suffix"),
+            item.get("channels"),
         )
         if device.ip in used:
             raise LabError(f"{where}: two devices at {device.ip}")
@@ -146,13 +168,19 @@ def load_site(path: Path, *, dirs: list[Path] | None = None, scale: int = 0, see
         devices.append(device)
     if scale:
         subnets, devices = _add_filler(subnets, devices, list(personas.values()), scale, seed)
-    return Site(name=str(raw.get("name", path.stem)), subnets=tuple(subnets), devices=tuple(devices))
+    return Site(
+        name=str(raw.get("name", path.stem)), subnets=tuple(subnets), devices=tuple(devices)
+    )
 
 
 def _add_filler(
-    subnets: list[Subnet], devices: list[PlacedDevice], personas: list[Persona], count: int, seed: str
+    subnets: list[Subnet],
+    devices: list[PlacedDevice],
+    personas: list[Persona],
+    count: int,
+    seed: str,
 ) -> tuple[list[Subnet], list[PlacedDevice]]:
-    """`count` extra devices with random personas, 200 to a /24, on routed subnets in SCALE_SUPERNET."""
+    """`count` extra devices with random personas, 200 to a routed /24 in SCALE_SUPERNET."""
     if not personas:
         raise LabError("--scale needs at least one persona in the site")
     if count > 200 * 16:
@@ -190,7 +218,8 @@ def to_plan(site: Site, *, labid: str, dirs: list[Path] | None = None) -> dict[s
         "persona_dirs": [str(d) for d in (dirs or persona_dirs(include_selftest=True))],
         "scanner_ip": str(site.scanner_ip),
         "subnets": [
-            {"name": s.name, "cidr": str(s.network), "routed": s.routed, "router": str(s.router)} for s in site.subnets
+            {"name": s.name, "cidr": str(s.network), "routed": s.routed, "router": str(s.router)}
+            for s in site.subnets
         ],
         "devices": [
             {

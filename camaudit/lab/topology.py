@@ -91,11 +91,15 @@ def _ip(args: list[str], batch: list[str] | None = None) -> None:
     command = [ip, *args] + (["-batch", "-"] if batch is not None else [])
     text = "\n".join(batch) + "\n" if batch is not None else None
     try:
-        done = subprocess.run(command, input=text, capture_output=True, text=True, timeout=IP_TIMEOUT_S, check=False)
+        done = subprocess.run(
+            command, input=text, capture_output=True, text=True, timeout=IP_TIMEOUT_S, check=False
+        )
     except subprocess.TimeoutExpired:
         raise LabError(f"`{' '.join(command)}` timed out") from None
     if done.returncode != 0:
-        raise LabError(f"`{' '.join(command)}` failed: {done.stderr.strip() or done.stdout.strip()}")
+        raise LabError(
+            f"`{' '.join(command)}` failed: {done.stderr.strip() or done.stdout.strip()}"
+        )
 
 
 def list_namespaces(labid: str | None = None) -> list[str]:
@@ -135,7 +139,8 @@ def inside(namespace: str) -> Iterator[None]:
 def _device_batch(site: Site, labid: str, index: int) -> list[str]:
     device = site.devices[index]
     return [
-        f"link add eth0 address {device.instance.mac} type veth peer name d{device.number} netns {ns_bridge(labid)}",
+        f"link add eth0 address {device.instance.mac} type veth"
+        f" peer name d{device.number} netns {ns_bridge(labid)}",
         f"addr add {device.ip}/{device.subnet.network.prefixlen} dev eth0",
         "link set lo up",
         "link set eth0 up",
@@ -144,10 +149,13 @@ def _device_batch(site: Site, labid: str, index: int) -> list[str]:
 
 
 def build(site: Site, labid: str) -> None:
-    """Create every namespace, bridge, veth, address and route of `site` (LabError if one exists)."""
+    """Create every namespace, bridge, veth, address and route of `site` (LabError if any exist)."""
     existing = list_namespaces(labid)
     if existing:
-        raise LabError(f"lab {labid!r} already exists ({len(existing)} namespaces); run `camaudit lab down --id {labid}`")
+        raise LabError(
+            f"lab {labid!r} already exists ({len(existing)} namespaces); "
+            f"run `camaudit lab down --id {labid}`"
+        )
     bridge, router, scanner = ns_bridge(labid), ns_router(labid), ns_scanner(labid)
     names = [bridge, router, scanner] + [ns_device(labid, d.number) for d in site.devices]
     _ip([], [f"netns add {name}" for name in names])
@@ -183,7 +191,9 @@ def build(site: Site, labid: str) -> None:
     )
     with ThreadPoolExecutor(max_workers=PARALLEL_IP) as pool:
         jobs = [
-            pool.submit(_ip, ["-n", ns_device(labid, device.number)], _device_batch(site, labid, index))
+            pool.submit(
+                _ip, ["-n", ns_device(labid, device.number)], _device_batch(site, labid, index)
+            )
             for index, device in enumerate(site.devices)
         ]
         for job in jobs:
@@ -201,7 +211,7 @@ def build(site: Site, labid: str) -> None:
 
 
 def _sysctl(namespace: str, key: str, value: str) -> None:
-    """Write a per-namespace sysctl from inside the namespace (/proc/sys/net follows the thread's netns)."""
+    """Write a per-namespace sysctl from inside it (/proc/sys/net follows the thread's netns)."""
     with inside(namespace):
         Path("/proc/sys", key).write_text(value)
 
@@ -252,7 +262,7 @@ def _is_zombie(pid: int) -> bool:
 
 
 def teardown(labid: str) -> list[str]:
-    """Stop the responder and delete every namespace named for this lab; returns what was deleted."""
+    """Stop the responder and delete every namespace named for this lab; returns their names."""
     stop_responder(labid)
     names = list_namespaces(labid)
     if names:

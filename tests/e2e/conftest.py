@@ -37,7 +37,9 @@ def netns_unavailable() -> str | None:
         return "iproute2 `ip` is not installed"
     name = f"cal-p{secrets.token_hex(4)}-probe"
     try:
-        done = subprocess.run(["ip", "netns", "add", name], capture_output=True, text=True, timeout=10, check=False)
+        done = subprocess.run(
+            ["ip", "netns", "add", name], capture_output=True, text=True, timeout=10, check=False
+        )
     except (OSError, subprocess.TimeoutExpired) as exc:
         return f"`ip netns add` failed: {exc}"
     finally:
@@ -52,7 +54,10 @@ def fresh_labid() -> str:
     labid = "t" + secrets.token_hex(4)
     clash = topology.list_namespaces(labid)
     if clash or topology.run_dir(labid).exists():
-        pytest.exit(f"namespace names for lab {labid} already exist ({clash}); refusing to run", returncode=3)
+        pytest.exit(
+            f"namespace names for lab {labid} already exist ({clash}); refusing to run",
+            returncode=3,
+        )
     return labid
 
 
@@ -67,8 +72,21 @@ class LabHandle:
     def scan(self, *args: str, name: str = "scan") -> dict[str, Any]:
         """Run `camaudit scan ARGS --format json` inside the scanner namespace; the parsed JSON."""
         output = self.workdir / f"{name}.json"
-        command = [sys.executable, "-m", "camaudit", "scan", *args, *FAST, "--format", "json", "-o", str(output)]
-        done = control.exec_in_scanner(self.labid, command, capture_output=True, text=True, timeout=SCAN_TIMEOUT_S)
+        command = [
+            sys.executable,
+            "-m",
+            "camaudit",
+            "scan",
+            *args,
+            *FAST,
+            "--format",
+            "json",
+            "-o",
+            str(output),
+        ]
+        done = control.exec_in_scanner(
+            self.labid, command, capture_output=True, text=True, timeout=SCAN_TIMEOUT_S
+        )
         assert done.returncode in (0, 1), f"scan failed ({done.returncode}):\n{done.stderr[-3000:]}"
         result: dict[str, Any] = json.loads(output.read_text(encoding="utf-8"))
         return result

@@ -48,7 +48,7 @@ def probes_seen(device: dict[str, Any]) -> set[str]:
 
 
 def expected_channels(device: PlacedDevice) -> list[str]:
-    """Channels the scanner should hear: the persona's, limited by the site; no ARP across the router."""
+    """Channels the scanner should hear: the persona's, as the site limits them (fewer if routed)."""
     wanted = set(device.instance.persona.expect.channels) | (device.instance.channels - {"arp"})
     wanted &= device.instance.channels
     if device.subnet.routed:
@@ -59,17 +59,27 @@ def expected_channels(device: PlacedDevice) -> list[str]:
 CASES = [(d, channel) for d in IN_SCOPE for channel in expected_channels(d)]
 
 
-@pytest.mark.parametrize(("device", "channel"), CASES, ids=[f"{d.ip}-{d.instance.persona.id}-{c}" for d, c in CASES])
-def test_each_channel_of_each_device_yields_evidence(full_scan: dict[str, Any], device: PlacedDevice, channel: str) -> None:
+@pytest.mark.parametrize(
+    ("device", "channel"), CASES, ids=[f"{d.ip}-{d.instance.persona.id}-{c}" for d, c in CASES]
+)
+def test_each_channel_of_each_device_yields_evidence(
+    full_scan: dict[str, Any], device: PlacedDevice, channel: str
+) -> None:
     """Every channel a device speaks shows up in its evidence, from the probe that asks it."""
     found = by_ip(full_scan).get(str(device.ip))
     assert found is not None, f"{device.ip} not found at all"
-    assert probes_seen(found) & CHANNEL_PROBES[channel], f"no {channel} evidence: {sorted(probes_seen(found))}"
+    assert probes_seen(found) & CHANNEL_PROBES[channel], (
+        f"no {channel} evidence: {sorted(probes_seen(found))}"
+    )
 
 
-@pytest.mark.parametrize("device", IN_SCOPE, ids=[f"{d.ip}-{d.instance.persona.id}" for d in IN_SCOPE])
-def test_maker_and_flag_match_the_persona_ground_truth(full_scan: dict[str, Any], device: PlacedDevice) -> None:
-    """Maker and flag agree with the persona's [expect] (devices restricted to one channel excepted)."""
+@pytest.mark.parametrize(
+    "device", IN_SCOPE, ids=[f"{d.ip}-{d.instance.persona.id}" for d in IN_SCOPE]
+)
+def test_maker_and_flag_match_the_persona_ground_truth(
+    full_scan: dict[str, Any], device: PlacedDevice
+) -> None:
+    """Maker and flag agree with the persona's [expect] (channel-restricted devices excepted)."""
     if device.instance.channels != device.instance.persona.speaks() | {"arp"}:
         pytest.skip("channel-restricted instance: identity depends on the one channel")
     found = by_ip(full_scan)[str(device.ip)]
@@ -95,7 +105,7 @@ def test_lan_devices_carry_the_mac_the_lab_gave_them(full_scan: dict[str, Any]) 
 
 
 def test_routed_devices_are_found_by_unicast_only(full_scan: dict[str, Any]) -> None:
-    """Behind the router: no ARP evidence, yet SADP/DHIP/WS-Discovery answered the unicast probes."""
+    """Behind the router: no multicast-only evidence; SADP/DHIP/WS-Discovery answered by unicast."""
     found = by_ip(full_scan)
     hik, dahua = found["198.18.5.20"], found["198.18.5.21"]
     for device in (hik, dahua):
@@ -142,22 +152,27 @@ def test_multicast_reaches_the_lan_but_not_the_routed_annex(lab: LabHandle) -> N
 
 
 def test_out_of_scope_devices_are_recorded_but_never_probed(lab: LabHandle) -> None:
-    """Scanning 198.51.100.0/25: .200 answers multicast, is kept with in_scope false, gets no TCP."""
+    """Scanning 198.51.100.0/25: .200 answers multicast, kept with in_scope false, gets no TCP."""
     before = len(lab.requests())
     scan = lab.scan("198.51.100.0/25", name="scoped")
     outsider = by_ip(scan).get("198.51.100.200")
-    assert outsider is not None and outsider["in_scope"] is False
+    assert outsider is not None
+    assert outsider["in_scope"] is False
     asked = [r for r in lab.requests()[before:] if r["ip"] == "198.51.100.200"]
     assert asked, "the out-of-scope device heard no multicast at all"
     assert not [r for r in asked if r["channel"] in ("http", "https", "rtsp", "tcp", "onvif")]
-    assert all(r["summary"].startswith(("to 239.", "to 224.", "to 255.")) for r in asked), "unicast sent out of scope"
+    assert all(r["summary"].startswith(("to 239.", "to 224.", "to 255.")) for r in asked), (
+        "unicast sent out of scope"
+    )
 
 
 def test_no_targets_scans_the_scanners_own_network(lab: LabHandle) -> None:
     """`camaudit scan` with no targets, in the scanner namespace, covers 198.51.100.0/24 only."""
     scan = lab.scan(name="default")
     found = by_ip(scan)
-    assert {"198.51.100.10", "198.51.100.11", "198.51.100.200"} <= {ip for ip, d in found.items() if d["in_scope"]}
+    assert {"198.51.100.10", "198.51.100.11", "198.51.100.200"} <= {
+        ip for ip, d in found.items() if d["in_scope"]
+    }
     assert not any(ip.startswith("198.18.") for ip in found)
 
 
@@ -173,8 +188,8 @@ def test_down_removes_everything_even_after_a_crash() -> None:
         assert topology.list_namespaces(labid)
     finally:
         control.down(labid)
-    listed = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True, check=True).stdout
+    listed = subprocess.run(
+        ["ip", "netns", "list"], capture_output=True, text=True, check=True
+    ).stdout
     assert f"cal-{labid}-" not in listed
     assert not topology.run_dir(labid).exists()
-
-

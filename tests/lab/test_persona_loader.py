@@ -47,7 +47,12 @@ def test_every_shipped_and_selftest_persona_loads() -> None:
 def test_minimal_persona_renders_placeholders(tmp_path: Path) -> None:
     """Placeholders are filled per instance; doubled braces stay literal."""
     persona = load_persona(write(tmp_path, MINIMAL))
-    instance = Instance(persona=persona, ip=IPv4Address("198.51.100.9"), mac="58:50:ed:00:00:01", channels=frozenset({"rtsp"}))
+    instance = Instance(
+        persona=persona,
+        ip=IPv4Address("198.51.100.9"),
+        mac="58:50:ed:00:00:01",
+        channels=frozenset({"rtsp"}),
+    )
     header = instance.render(persona.raw["rtsp"]["describe_headers"])[0][1]
     assert header == 'Digest realm="IP Camera(12345)"'
     assert instance.render("{mac_dash} {mac_hex} {{x}}") == "58-50-ed-00-00-01 5850ED000001 {x}"
@@ -67,7 +72,9 @@ def test_minimal_persona_renders_placeholders(tmp_path: Path) -> None:
         (lambda t: t.replace("port = 554", 'port = "554"'), "expected"),
     ],
 )
-def test_broken_personas_are_refused_with_a_reason(tmp_path: Path, change: object, message: str) -> None:
+def test_broken_personas_are_refused_with_a_reason(
+    tmp_path: Path, change: object, message: str
+) -> None:
     """Each contract violation is a LabError naming the file and the problem."""
     text = change(MINIMAL.replace("{stem}", "p"))  # type: ignore[operator]
     with pytest.raises(LabError, match=message):
@@ -78,7 +85,8 @@ def test_derived_macs_keep_the_prefix_and_differ_per_seed() -> None:
     """MACs are prefix + derived bytes, or prefix + the given suffix."""
     assert derive_mac("58:50:ed", "x", "1f:e3:85") == "58:50:ed:1f:e3:85"
     first, second = derive_mac("58:50:ed", "a"), derive_mac("58:50:ed", "b")
-    assert first.startswith("58:50:ed:") and first != second
+    assert first.startswith("58:50:ed:")
+    assert first != second
     assert derive_mac("40:2c:76:1", "a").startswith("40:2c:76:1")
     with pytest.raises(LabError):
         derive_mac("58:50:ed", "x", "1f:e3")
@@ -103,7 +111,9 @@ def test_default_site_uses_the_shipped_personas() -> None:
     assert len(site.devices) >= 20
 
 
-@pytest.mark.parametrize("cidr", ["192.168.1.0/24", "10.0.0.0/24", "192.0.2.0/24", "203.0.113.0/24", "198.51.0.0/16"])
+@pytest.mark.parametrize(
+    "cidr", ["192.168.1.0/24", "10.0.0.0/24", "192.0.2.0/24", "203.0.113.0/24", "198.51.0.0/16"]
+)
 def test_sites_outside_the_lab_ranges_are_refused(tmp_path: Path, cidr: str) -> None:
     """Only 198.51.100.0/24 and 198.18.0.0/15 may ever be used."""
     path = tmp_path / "s.toml"
@@ -118,6 +128,8 @@ def test_scale_adds_reproducible_filler_on_routed_subnets() -> None:
     scaled = load_site(SITES_DIR / "selftest.toml", scale=250, seed="s")
     again = load_site(SITES_DIR / "selftest.toml", scale=250, seed="s")
     assert len(scaled.devices) == len(base.devices) + 250
-    assert [d.instance.persona.id for d in scaled.devices] == [d.instance.persona.id for d in again.devices]
-    filler = scaled.devices[len(base.devices):]
+    assert [d.instance.persona.id for d in scaled.devices] == [
+        d.instance.persona.id for d in again.devices
+    ]
+    filler = scaled.devices[len(base.devices) :]
     assert all(d.subnet.routed and str(d.ip).startswith("198.18.1") for d in filler)

@@ -49,8 +49,17 @@ async def lab() -> AsyncIterator[Lab]:
     requests = RequestLog(None)
     for number, (persona_id, address) in enumerate(ADDRESSES.items(), start=1):
         persona = PERSONAS[persona_id]
-        channels = persona.speaks() if persona_id != "selftest-axis-dome" else frozenset({"rtsp", "mdns", "ssdp"})
-        instance = Instance(persona=persona, ip=IPv4Address(address), mac=derive_mac(persona.mac_prefix, address), channels=channels)
+        channels = (
+            persona.speaks()
+            if persona_id != "selftest-axis-dome"
+            else frozenset({"rtsp", "mdns", "ssdp"})
+        )
+        instance = Instance(
+            persona=persona,
+            ip=IPv4Address(address),
+            mac=derive_mac(persona.mac_prefix, address),
+            channels=channels,
+        )
         responder.add_device(loopback_device(number, instance, requests))
     await responder.start()
     try:
@@ -65,7 +74,9 @@ async def http(device: DeviceContext, request: bytes, port: int = 80, tls: bool 
         context = ssl.create_default_context()
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
-    reader, writer = await asyncio.open_connection(str(device.instance.ip), device.bound[("tcp", port)], ssl=context)
+    reader, writer = await asyncio.open_connection(
+        str(device.instance.ip), device.bound[("tcp", port)], ssl=context
+    )
     writer.write(request)
     await writer.drain()
     data = await asyncio.wait_for(reader.read(), 5)
@@ -73,17 +84,23 @@ async def http(device: DeviceContext, request: bytes, port: int = 80, tls: bool 
     return data
 
 
-async def udp(device: DeviceContext, port: int, payload: bytes, source_port: int = 0) -> list[bytes]:
+async def udp(
+    device: DeviceContext, port: int, payload: bytes, source_port: int = 0
+) -> list[bytes]:
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     sock.bind(("127.0.0.1", source_port))
     sock.setblocking(False)
     loop = asyncio.get_running_loop()
     try:
-        await loop.sock_sendto(sock, payload, (str(device.instance.ip), device.bound[("udp", port)]))
+        await loop.sock_sendto(
+            sock, payload, (str(device.instance.ip), device.bound[("udp", port)])
+        )
         replies: list[bytes] = []
         try:
             while True:  # the first reply may take a moment; further ones come right after it
-                replies.append(await asyncio.wait_for(loop.sock_recv(sock, 65535), 0.1 if replies else 0.3))
+                replies.append(
+                    await asyncio.wait_for(loop.sock_recv(sock, 65535), 0.1 if replies else 0.3)
+                )
         except TimeoutError:
             pass
         return replies
@@ -98,8 +115,14 @@ async def test_http_routes_keep_raw_header_names_and_order(lab: Lab) -> None:
     head, _, body = reply.partition(b"\r\n\r\n")
     lines = head.decode().split("\r\n")
     assert lines[0] == "HTTP/1.1 200 OK"
-    assert [line.split(":")[0] for line in lines[1:]] == ["CONNECTION", "CONTENT-LENGTH", "CACHE-CONTROL", "CONTENT-TYPE"]
-    assert f"CONTENT-LENGTH: {len(body)}" in lines and b"WEB SERVICE" in body
+    assert [line.split(":")[0] for line in lines[1:]] == [
+        "CONNECTION",
+        "CONTENT-LENGTH",
+        "CACHE-CONTROL",
+        "CONTENT-TYPE",
+    ]
+    assert f"CONTENT-LENGTH: {len(body)}" in lines
+    assert b"WEB SERVICE" in body
     hik = lab.device("selftest-hikvision-dome")
     reply = await http(hik, b"GET /?x=1 HTTP/1.1\r\n\r\n")
     assert reply.startswith(b"HTTP/1.1 302 Redirect\r\nServer: App-webs/\r\n")
@@ -113,11 +136,16 @@ async def test_https_certificate_carries_the_persona_subject(lab: Lab) -> None:
     context = ssl.create_default_context()
     context.check_hostname = False
     context.verify_mode = ssl.CERT_NONE
-    reader, writer = await asyncio.open_connection("127.0.0.21", hik.bound[("tcp", 443)], ssl=context)
+    reader, writer = await asyncio.open_connection(
+        "127.0.0.21", hik.bound[("tcp", 443)], ssl=context
+    )
     der = writer.get_extra_info("ssl_object").getpeercert(binary_form=True)
     writer.close()
     cert = x509.load_der_x509_certificate(der)
-    assert cert.subject.rfc4514_string() == "C=CN,ST=ZheJiang,L=HangZhou,O=HIKVISION,OU=DVRNVR,CN=www.hikvision.com"
+    assert (
+        cert.subject.rfc4514_string()
+        == "C=CN,ST=ZheJiang,L=HangZhou,O=HIKVISION,OU=DVRNVR,CN=www.hikvision.com"
+    )
     assert cert.issuer == cert.subject
 
 
@@ -144,13 +172,18 @@ def soap(body: str, header: str = "") -> bytes:
 
 
 def post(body: bytes) -> bytes:
-    return b"POST /onvif/device_service HTTP/1.1\r\nContent-Type: application/soap+xml\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body)
+    return (
+        b"POST /onvif/device_service HTTP/1.1\r\nContent-Type: application/soap+xml\r\n"
+        b"Content-Length: %d\r\n\r\n%s" % (len(body), body)
+    )
 
 
 def username_token(user: str, password: str) -> str:
     nonce = b"0123456789abcdef"
     created = "2026-01-01T00:00:00Z"
-    digest = base64.b64encode(hashlib.sha1(nonce + created.encode() + password.encode()).digest()).decode()  # noqa: S324
+    digest = base64.b64encode(
+        hashlib.sha1(nonce + created.encode() + password.encode()).digest()  # noqa: S324
+    ).decode()  # noqa: S324
     return (
         '<Security xmlns="http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd"><UsernameToken>'
         f"<Username>{user}</Username><Password>{digest}</Password><Nonce>{base64.b64encode(nonce).decode()}</Nonce>"
@@ -159,16 +192,26 @@ def username_token(user: str, password: str) -> str:
     )
 
 
-async def test_onvif_time_is_open_and_device_information_needs_the_lab_credentials(lab: Lab) -> None:
-    """GetSystemDateAndTime answers anyone; GetDeviceInformation gets 401 unless the token is right."""
+async def test_onvif_time_is_open_and_device_information_needs_the_lab_credentials(
+    lab: Lab,
+) -> None:
+    """GetSystemDateAndTime answers anyone; GetDeviceInformation: 401 without the token."""
     hik = lab.device("selftest-hikvision-dome")
     reply = await http(hik, post(soap("<tds:GetSystemDateAndTime/>")))
-    assert reply.startswith(b"HTTP/1.1 200") and b"UTCDateTime" in reply and b"Server: App-webs/" in reply
+    assert reply.startswith(b"HTTP/1.1 200")
+    assert b"UTCDateTime" in reply
+    assert b"Server: App-webs/" in reply
     refused = await http(hik, post(soap("<tds:GetDeviceInformation/>")))
-    assert refused.startswith(b"HTTP/1.1 401") and b'WWW-Authenticate: Digest realm="IP Camera(42150)"' in refused
-    wrong = await http(hik, post(soap("<tds:GetDeviceInformation/>", username_token("admin", "guess"))))
+    assert refused.startswith(b"HTTP/1.1 401")
+    assert b'WWW-Authenticate: Digest realm="IP Camera(42150)"' in refused
+    wrong = await http(
+        hik, post(soap("<tds:GetDeviceInformation/>", username_token("admin", "guess")))
+    )
     assert wrong.startswith(b"HTTP/1.1 401")
-    allowed = await http(hik, post(soap("<tds:GetDeviceInformation/>", username_token("admin", "lab-only-not-secret"))))
+    allowed = await http(
+        hik,
+        post(soap("<tds:GetDeviceInformation/>", username_token("admin", "lab-only-not-secret"))),
+    )
     assert allowed.startswith(b"HTTP/1.1 200")
     assert b"<tds:Manufacturer>HIKVISION</tds:Manufacturer>" in allowed
     assert b"<tds:SerialNumber>DS-2CD2385G1-I20200414AAWRE33842150</tds:SerialNumber>" in allowed
@@ -196,17 +239,25 @@ async def test_wsdiscovery_unicast_probe_gets_a_probe_match_relating_to_it(lab: 
 async def test_sadp_and_dhip_unicast_inquiries_are_answered_to_the_sender(lab: Lab) -> None:
     """SADP gives a ProbeMatch echoing the Uuid; DHIP a framed client.notifyDevInfo."""
     hik = lab.device("selftest-hikvision-dome")
-    [sadp] = await udp(hik, 37020, b'<?xml version="1.0" encoding="utf-8"?><Probe><Uuid>ABC-1</Uuid><Types>inquiry</Types></Probe>')
+    [sadp] = await udp(
+        hik,
+        37020,
+        b'<?xml version="1.0" encoding="utf-8"?>'
+        b"<Probe><Uuid>ABC-1</Uuid><Types>inquiry</Types></Probe>",
+    )
     assert sadp.startswith(b'<?xml version="1.0" encoding="UTF-8"?><ProbeMatch><Uuid>ABC-1</Uuid>')
     assert f"<MAC>{hik.instance.mac.replace(':', '-')}</MAC>".encode() in sadp
     assert await udp(hik, 37020, b"<Probe><Uuid>X</Uuid><Types>reboot</Types></Probe>") == []
     lorex = lab.device("selftest-lorex-oem")
-    search = dhip_frame(b'{ "method" : "DHDiscover.search", "params" : { "mac" : "", "uni" : 1 } }\n')
+    search = dhip_frame(
+        b'{ "method" : "DHDiscover.search", "params" : { "mac" : "", "uni" : 1 } }\n'
+    )
     [dhip] = await udp(lorex, 37810, search)
     assert dhip[4:8] == b"DHIP"
     (length,) = struct.unpack_from("<I", dhip, 16)
     body = json.loads(dhip[32 : 32 + length].rstrip(b"\0\n"))
-    assert body["method"] == "client.notifyDevInfo" and body["mac"].startswith("00:1f:54:")
+    assert body["method"] == "client.notifyDevInfo"
+    assert body["mac"].startswith("00:1f:54:")
     assert body["params"]["deviceInfo"]["Vendor"] == "Lorex"
     assert body["params"]["deviceInfo"]["IPv4Address"]["IPAddress"] == "127.0.0.23"
     assert await udp(lorex, 37810, search[32:]) == []  # bare JSON without the DHIP header: no reply
@@ -215,10 +266,15 @@ async def test_sadp_and_dhip_unicast_inquiries_are_answered_to_the_sender(lab: L
 async def test_ssdp_search_points_at_a_served_description(lab: Lab) -> None:
     """M-SEARCH gets LOCATION; the description there carries the persona's fields."""
     axis = lab.device("selftest-axis-dome")
-    search = b'M-SEARCH * HTTP/1.1\r\nHOST: 239.255.255.250:1900\r\nMAN: "ssdp:discover"\r\nMX: 1\r\nST: upnp:rootdevice\r\n\r\n'
+    search = (
+        b"M-SEARCH * HTTP/1.1\r\nHOST: 239.255.255.250:1900\r\n"
+        b'MAN: "ssdp:discover"\r\nMX: 1\r\nST: upnp:rootdevice\r\n\r\n'
+    )
     [reply] = await udp(axis, 1900, search)
     assert b"SERVER: Linux/4.9.94-axis5, UPnP/1.0, Portable SDK for UPnP devices/1.6.22" in reply
-    location = next(line for line in reply.decode().split("\r\n") if line.startswith("LOCATION:")).split(" ", 1)[1]
+    location = next(
+        line for line in reply.decode().split("\r\n") if line.startswith("LOCATION:")
+    ).split(" ", 1)[1]
     assert location == f"http://127.0.0.24:{axis.bound[('tcp', 49152)]}/rootdesc1.xml"
     description = await http(axis, b"GET /rootdesc1.xml HTTP/1.1\r\n\r\n", port=49152)
     assert b"<modelNumber>M5014</modelNumber>" in description
@@ -232,17 +288,25 @@ async def test_mdns_legacy_unicast_query_gets_ptr_srv_txt_and_address(lab: Lab) 
     [packet] = query.packets()
     [reply] = await udp(hik, 5353, packet)
     parsed = DNSIncoming(reply)
-    assert parsed.id == 4242 and parsed.is_response()
+    assert parsed.id == 4242
+    assert parsed.is_response()
     names = {(record.name, record.type) for record in parsed.answers()}
     assert ("_CGI._tcp.local.", const._TYPE_PTR) in names
-    assert any(r.type == const._TYPE_SRV and r.name.startswith("HIKVISION DS-2CD2385G1-I - 42150") for r in parsed.answers())
-    assert any(r.type == const._TYPE_A and r.name == "DS-2CD2385G1-I20200414AAWRE33842150.local." for r in parsed.answers())
+    assert any(
+        r.type == const._TYPE_SRV and r.name.startswith("HIKVISION DS-2CD2385G1-I - 42150")
+        for r in parsed.answers()
+    )
+    assert any(
+        r.type == const._TYPE_A and r.name == "DS-2CD2385G1-I20200414AAWRE33842150.local."
+        for r in parsed.answers()
+    )
 
 
 async def test_site_channel_restriction_silences_other_channels(lab: Lab) -> None:
     """A device limited to some channels opens no socket for the others."""
     axis = lab.device("selftest-axis-dome")
-    assert ("tcp", 80) not in axis.bound and ("udp", 3702) not in axis.bound
+    assert ("tcp", 80) not in axis.bound
+    assert ("udp", 3702) not in axis.bound
     assert ("tcp", 554) in axis.bound
 
 
@@ -253,12 +317,21 @@ async def test_extra_tcp_ports_accept_and_close_and_every_request_is_logged(lab:
     assert await asyncio.wait_for(reader.read(), 5) == b""
     writer.close()
     await asyncio.sleep(0.05)
-    assert any(r["channel"] == "tcp" and r["port"] == 8000 and r["ip"] == "127.0.0.21" for r in lab.requests.records)
+    assert any(
+        r["channel"] == "tcp" and r["port"] == 8000 and r["ip"] == "127.0.0.21"
+        for r in lab.requests.records
+    )
 
 
 async def test_garbage_on_every_port_leaves_the_responder_serving(lab: Lab) -> None:
     """Random bytes on every TCP and UDP port; afterwards every device still answers HTTP/RTSP."""
-    junk = [b"\x00" * 10, b"\xff" * 3000, b"GET / HTTP/1.1\r\nContent-Length: 99999999\r\n\r\n", b"<" * 5000, b"DHIP" * 20]
+    junk = [
+        b"\x00" * 10,
+        b"\xff" * 3000,
+        b"GET / HTTP/1.1\r\nContent-Length: 99999999\r\n\r\n",
+        b"<" * 5000,
+        b"DHIP" * 20,
+    ]
     sender = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 
     async def throw(device: DeviceContext, port: int, payload: bytes) -> None:
