@@ -48,7 +48,7 @@ def probes_seen(device: dict[str, Any]) -> set[str]:
 
 
 def expected_channels(device: PlacedDevice) -> list[str]:
-    """Channels the scanner should hear: the persona's, as the site limits them (fewer if routed)."""
+    """Channels the scanner should hear: the persona's as the site limits them (fewer if routed)."""
     wanted = set(device.instance.persona.expect.channels) | (device.instance.channels - {"arp"})
     wanted &= device.instance.channels
     if device.subnet.routed:
