@@ -87,7 +87,8 @@ class LabHandle:
         done = control.exec_in_scanner(
             self.labid, command, capture_output=True, text=True, timeout=SCAN_TIMEOUT_S
         )
-        assert done.returncode in (0, 1), f"scan failed ({done.returncode}):\n{done.stderr[-3000:]}"
+        # Exit 1 would mean flagged devices only with --fail-on flagged, which is not passed here.
+        assert done.returncode == 0, f"scan failed ({done.returncode}):\n{done.stderr[-3000:]}"
         result: dict[str, Any] = json.loads(output.read_text(encoding="utf-8"))
         return result
 

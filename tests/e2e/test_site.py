@@ -193,3 +193,27 @@ def test_down_removes_everything_even_after_a_crash() -> None:
     ).stdout
     assert f"cal-{labid}-" not in listed
     assert not topology.run_dir(labid).exists()
+
+
+@pytest.mark.parametrize(
+    "probe",
+    [
+        "wsdiscovery",
+        "mdns",
+        "ssdp",
+        "sadp",
+        "dhip",
+        "arp",
+        "http_banner",
+        "vendor_http",
+        "rtsp",
+        "onvif",
+    ],
+)
+def test_every_probe_reports_evidence_somewhere_in_the_site(
+    full_scan: dict[str, Any], probe: str
+) -> None:
+    """Each probe ran without failing and contributed evidence for at least one device."""
+    outcome = next(p for p in full_scan["probes"] if p["name"] == probe)
+    assert outcome["status"] == "ok", outcome
+    assert any(probe in probes_seen(device) for device in full_scan["devices"])
