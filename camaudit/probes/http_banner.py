@@ -15,7 +15,7 @@ from camaudit.models import Evidence
 from camaudit.net import close_quietly, open_tcp
 from camaudit.probes import http_codec
 from camaudit.probes.base import HostProbe, HostTarget, ProbeContext
-from camaudit.probes.http_session import Reply, fetch, http_session, insecure_tls_context
+from camaudit.probes.http_session import Reply, fetch, insecure_tls_context, shared_session
 
 log = logging.getLogger(__name__)
 
@@ -51,10 +51,10 @@ class HttpBannerProbe(HostProbe):
         ports = web_ports(host, ctx)
         if not ports:
             return []
-        async with http_session(ctx) as session:
-            per_port = await asyncio.gather(
-                *(self._probe_port(session, ctx, host, scheme, port) for scheme, port in ports)
-            )
+        session = shared_session(ctx)
+        per_port = await asyncio.gather(
+            *(self._probe_port(session, ctx, host, scheme, port) for scheme, port in ports)
+        )
         return _unique([item for items in per_port for item in items])
 
     async def _probe_port(

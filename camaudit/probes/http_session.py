@@ -1,8 +1,7 @@
-"""One aiohttp session per scan, shared by the HTTP probes, and a capped, deadline-bound fetch.
+"""One aiohttp session per scan, shared by every HTTP probe, and a capped, deadline-bound fetch.
 
-Probes call `async with http_session(ctx) as session:`. The first user creates the session and
-the last one out closes it; a scanner that wraps the whole scan in `http_session(ctx)` keeps one
-connection pool for every host.
+Probes call `shared_session(ctx)`: the first call makes the session and keeps it in
+`ctx.resources`; the scanner's `await ctx.aclose()` at the end of the scan closes it.
 """
 
 from __future__ import annotations
@@ -13,7 +12,7 @@ import functools
 import logging
 import ssl
 import warnings
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import aiohttp
@@ -24,13 +23,9 @@ from camaudit.probes.base import ProbeContext
 log = logging.getLogger(__name__)
 
 USER_AGENT = f"camaudit/{__version__} (inventory scan; read-only)"
-_ATTRIBUTE = "_camaudit_http_session"
-
-
-@dataclass(kw_only=True)
-class _Shared:
-    session: aiohttp.ClientSession
-    users: int = 0
+_RESOURCE = "http_session"  # key in ProbeContext.resources
+# For SOAP and UPnP documents: a compressed body would stay compressed (auto_decompress=False).
+IDENTITY_ENCODING: Mapping[str, str] = {"Accept-Encoding": "identity"}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -89,28 +84,23 @@ def _new_session(ctx: ProbeContext) -> aiohttp.ClientSession:
     )
 
 
-@contextlib.asynccontextmanager
-async def http_session(ctx: ProbeContext) -> AsyncIterator[aiohttp.ClientSession]:
-    """The scan's shared ClientSession: made on first use, closed when the last user leaves."""
-    shared = _join(ctx)
-    try:
-        yield shared.session
-    finally:
-        shared.users -= 1
-        if shared.users == 0:
-            if getattr(ctx, _ATTRIBUTE, None) is shared:
-                delattr(ctx, _ATTRIBUTE)
-            await shared.session.close()
+def shared_session(ctx: ProbeContext) -> aiohttp.ClientSession:
+    """The scan's ClientSession: made on first use, closed by `ctx.aclose()` when the scan ends."""
+    # Not a coroutine: nothing can interleave between the lookup and the store, so concurrent
+    # first users get one session.
+    session = ctx.resources.get(_RESOURCE)
+    if isinstance(session, aiohttp.ClientSession) and not session.closed:
+        return session
+    session = _new_session(ctx)
+    ctx.resources[_RESOURCE] = session
+    ctx.add_closer(functools.partial(_close, ctx, session))
+    return session
 
 
-def _join(ctx: ProbeContext) -> _Shared:
-    # No await between the lookup and the store, so concurrent first users share one session.
-    shared: _Shared | None = getattr(ctx, _ATTRIBUTE, None)
-    if shared is None or shared.session.closed:
-        shared = _Shared(session=_new_session(ctx))
-        setattr(ctx, _ATTRIBUTE, shared)
-    shared.users += 1
-    return shared
+async def _close(ctx: ProbeContext, session: aiohttp.ClientSession) -> None:
+    if ctx.resources.get(_RESOURCE) is session:
+        del ctx.resources[_RESOURCE]
+    await session.close()
 
 
 async def fetch(
@@ -122,10 +112,12 @@ async def fetch(
     data: bytes | None = None,
     headers: Mapping[str, str] | None = None,
     max_bytes: int | None = None,
+    whole_body: bool = False,
 ) -> Reply | None:
     """One request, never following redirects; None when the host did not answer in time.
 
-    A body that stalls after the headers arrived is returned as far as it got (truncated=True).
+    A body that stalls after the headers arrived is returned as far as it got (truncated=True),
+    or, with `whole_body` (documents that are useless in part), the reply is None.
     """
     cap = ctx.options.max_read_bytes
     if max_bytes is not None:
@@ -140,7 +132,9 @@ async def fetch(
                 method, url, data=data, headers=dict(headers or {}), allow_redirects=False
             ) as response,
         ):
-            body, truncated = await _read_capped(response, cap)
+            body, truncated, stalled = await _read_capped(response, cap)
+            if stalled and whole_body:
+                return None
             return Reply(
                 status=response.status,
                 reason=response.reason or "",
@@ -157,17 +151,19 @@ async def fetch(
         return None
 
 
-async def _read_capped(response: aiohttp.ClientResponse, cap: int) -> tuple[bytes, bool]:
+async def _read_capped(response: aiohttp.ClientResponse, cap: int) -> tuple[bytes, bool, bool]:
+    """(body, truncated, stalled): truncated when cut at the cap or stalled mid-body."""
+    # NOTE: Content-Length is never trusted; read until EOF or the cap.
     chunks: list[bytes] = []
     total = 0
     try:
         while total < cap:
             chunk = await response.content.read(min(65536, cap - total))
             if not chunk:
-                return b"".join(chunks), False
+                return b"".join(chunks), False, False
             chunks.append(chunk)
             total += len(chunk)
     except (TimeoutError, aiohttp.ClientError) as exc:
         log.debug("body of %s stopped early: %s", response.url, exc or type(exc).__name__)
-        return b"".join(chunks), True
-    return b"".join(chunks), True
+        return b"".join(chunks), True, True
+    return b"".join(chunks), True, False

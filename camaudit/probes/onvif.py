@@ -5,8 +5,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import secrets
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import ClassVar
 from urllib.parse import SplitResult, urlsplit
@@ -14,8 +12,9 @@ from urllib.parse import SplitResult, urlsplit
 import aiohttp
 
 from camaudit.models import MAX_VALUE_CHARS, Evidence
-from camaudit.probes import onvif_codec
+from camaudit.probes import http_codec, onvif_codec
 from camaudit.probes.base import HostProbe, HostTarget, ProbeContext
+from camaudit.probes.http_session import IDENTITY_ENCODING, Reply, fetch, shared_session
 
 log = logging.getLogger(__name__)
 
@@ -24,75 +23,6 @@ NONCE_BYTES = 16  # WS-Security UsernameToken nonce; 16 random bytes as most ONV
 # Replies that may mean "ask again with credentials": 401/403 at the HTTP layer, or a SOAP
 # Fault (ONVIF Core §5.11.2.1 ter:NotAuthorized comes back as 400, gSOAP servers often use 500).
 REFUSAL_STATUSES = frozenset({400, 401, 403, 500})
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class HttpReply:
-    """One HTTP response: status, headers in order, body capped at the scan's max_read_bytes."""
-
-    status: int
-    headers: tuple[tuple[str, str], ...]
-    body: bytes
-
-    def header_values(self, name: str) -> list[str]:
-        """Every value of one header, case-insensitively, in the order received."""
-        wanted = name.lower()
-        return [value for key, value in self.headers if key.lower() == wanted]
-
-
-@contextlib.asynccontextmanager
-async def http_session(ctx: ProbeContext) -> AsyncIterator[aiohttp.ClientSession]:
-    """An aiohttp session for device requests: no proxies, no decompression, no keep-alive."""
-    timeout = aiohttp.ClientTimeout(
-        total=ctx.options.request_timeout_s, sock_connect=ctx.options.connect_timeout_s
-    )
-    connector = aiohttp.TCPConnector(force_close=True, use_dns_cache=False, limit=4)
-    # NOTE: trust_env=False keeps HTTP(S)_PROXY from routing device traffic elsewhere, and
-    # auto_decompress=False stops a gzip bomb from expanding past the read cap.
-    async with aiohttp.ClientSession(
-        connector=connector, timeout=timeout, trust_env=False, auto_decompress=False
-    ) as session:
-        yield session
-
-
-async def http_request(
-    session: aiohttp.ClientSession,
-    ctx: ProbeContext,
-    method: str,
-    url: str,
-    *,
-    body: bytes | None = None,
-    headers: dict[str, str] | None = None,
-) -> HttpReply | None:
-    """One request under the scan's deadline and read cap; None when the host does not answer."""
-    await ctx.limiter.acquire()
-    sent_headers = {"Accept-Encoding": "identity", **(headers or {})}
-    try:
-        async with session.request(
-            method, url, data=body, headers=sent_headers, allow_redirects=False, ssl=False
-        ) as response:
-            payload = await _read_capped(response.content, ctx.options.max_read_bytes)
-            return HttpReply(
-                status=response.status,
-                headers=tuple((str(key), str(value)) for key, value in response.headers.items()),
-                body=payload,
-            )
-    except (aiohttp.ClientError, TimeoutError, OSError, ValueError) as exc:
-        log.debug("%s %s: no usable answer: %s", method, url, exc)
-        return None
-
-
-async def _read_capped(stream: aiohttp.StreamReader, max_bytes: int) -> bytes:
-    # NOTE: Content-Length is never trusted; read until EOF or the cap.
-    chunks: list[bytes] = []
-    total = 0
-    while total < max_bytes:
-        chunk = await stream.read(max_bytes - total)
-        if not chunk:
-            break
-        chunks.append(chunk)
-        total += len(chunk)
-    return b"".join(chunks)
 
 
 def onvif_endpoint(host: HostTarget, http_ports: tuple[int, ...]) -> str | None:
@@ -138,9 +68,9 @@ class OnvifProbe(HostProbe):
         url = onvif_endpoint(host, ctx.options.http_ports)
         if url is None:
             return []
-        async with http_session(ctx) as session:
-            interview = _Interview(probe=self.name, host=host, ctx=ctx, session=session, url=url)
-            await interview.run()
+        session = shared_session(ctx)
+        interview = _Interview(probe=self.name, host=host, ctx=ctx, session=session, url=url)
+        await interview.run()
         return list(dict.fromkeys(interview.evidence))
 
 
@@ -180,14 +110,15 @@ class _Interview:
 
     async def call(
         self, action: str, token: onvif_codec.UsernameToken | None = None
-    ) -> HttpReply | None:
-        reply = await http_request(
+    ) -> Reply | None:
+        reply = await fetch(
             self.session,
             self.ctx,
-            "POST",
             self.url,
-            body=onvif_codec.build_request(action, token),
-            headers={"Content-Type": onvif_codec.content_type(action)},
+            method="POST",
+            data=onvif_codec.build_request(action, token),
+            headers={**IDENTITY_ENCODING, "Content-Type": onvif_codec.content_type(action)},
+            whole_body=True,
         )
         if reply is not None:
             self.record_challenges(reply)
@@ -196,12 +127,12 @@ class _Interview:
                 log.debug("onvif: %s %s -> %d %s", self.url, action, reply.status, reason or "")
         return reply
 
-    def record_challenges(self, reply: HttpReply) -> None:
+    def record_challenges(self, reply: Reply) -> None:
         # The HTTP layer names the device even when SOAP refuses (Dahua: realm "Login to <serial>").
-        for value in reply.header_values("WWW-Authenticate"):
+        for value in http_codec.header_values(reply.raw_headers, "WWW-Authenticate"):
             self.add("http.www_authenticate", value)
 
-    def read_clock(self, reply: HttpReply) -> bool:
+    def read_clock(self, reply: Reply) -> bool:
         if reply.status != 200:
             return False
         try:
@@ -213,7 +144,7 @@ class _Interview:
         self.add("onvif.system_date_time", device_time.strftime("%Y-%m-%dT%H:%M:%SZ"))
         return True
 
-    def read_device_information(self, reply: HttpReply) -> bool:
+    def read_device_information(self, reply: Reply) -> bool:
         if reply.status != 200:
             return False
         try:

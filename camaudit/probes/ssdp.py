@@ -15,7 +15,7 @@ from camaudit.models import Evidence
 from camaudit.net import Datagram, UdpEndpoint
 from camaudit.probes import ssdp_codec
 from camaudit.probes.base import DiscoveryProbe, ProbeContext
-from camaudit.probes.onvif import http_request, http_session
+from camaudit.probes.http_session import IDENTITY_ENCODING, fetch, shared_session
 
 log = logging.getLogger(__name__)
 
@@ -105,19 +105,19 @@ class SsdpProbe(DiscoveryProbe):
         if not wanted:
             return []
         gate = asyncio.Semaphore(MAX_PARALLEL_FETCHES)
-        async with http_session(ctx) as session:
+        session = shared_session(ctx)
 
-            async def fetch(location: ssdp_codec.Location) -> Evidence | None:
-                async with gate:
-                    return await self._fetch_one(ctx, session, location)
+        async def fetch_gated(location: ssdp_codec.Location) -> Evidence | None:
+            async with gate:
+                return await self._fetch_one(ctx, session, location)
 
-            found = await asyncio.gather(*(fetch(location) for location in wanted))
+        found = await asyncio.gather(*(fetch_gated(location) for location in wanted))
         return [item for item in found if item is not None]
 
     async def _fetch_one(
         self, ctx: ProbeContext, session: aiohttp.ClientSession, location: ssdp_codec.Location
     ) -> Evidence | None:
-        reply = await http_request(session, ctx, "GET", location.url)
+        reply = await fetch(session, ctx, location.url, headers=IDENTITY_ENCODING, whole_body=True)
         if reply is None or reply.status != 200:
             return None
         try:

@@ -25,7 +25,7 @@ from camaudit.models import Evidence
 from camaudit.probes import http_codec
 from camaudit.probes.base import HostProbe, HostTarget, ProbeContext
 from camaudit.probes.http_banner import base_url, web_ports
-from camaudit.probes.http_session import Reply, fetch, http_session
+from camaudit.probes.http_session import Reply, fetch, shared_session
 
 log = logging.getLogger(__name__)
 
@@ -96,10 +96,10 @@ class VendorHttpProbe(HostProbe):
         ports = web_ports(host, ctx)
         if not ports:
             return []
-        async with http_session(ctx) as session:
-            per_port = await asyncio.gather(
-                *(self._probe_port(session, ctx, host, scheme, port) for scheme, port in ports)
-            )
+        session = shared_session(ctx)
+        per_port = await asyncio.gather(
+            *(self._probe_port(session, ctx, host, scheme, port) for scheme, port in ports)
+        )
         return list(dict.fromkeys(item for items in per_port for item in items))
 
     async def _probe_port(
