@@ -155,14 +155,11 @@ def _vocabulary_values(rule: Rule, identifiers: Identifiers) -> list[str]:
 
 
 def _confidence(rule: Rule) -> list[str]:
-    if (
-        rule.channel in vocabulary.WEAK_CHANNELS
-        and "maker" in rule.facts
-        and rule.confidence > vocabulary.WEAK_CONFIDENCE
-    ):
+    ceiling = vocabulary.WEAK_CONFIDENCE_BY_CHANNEL.get(rule.channel)
+    if ceiling is not None and "maker" in rule.facts and rule.confidence > ceiling:
         return [
             f"{rule.channel} is a weak signal: a maker rule there needs confidence "
-            f"<= {vocabulary.WEAK_CONFIDENCE}, not {rule.confidence}"
+            f"<= {ceiling}, not {rule.confidence}"
         ]
     return []
 

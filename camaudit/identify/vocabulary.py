@@ -74,10 +74,12 @@ SEARCH_CHANNELS: frozenset[str] = frozenset(
 )
 SEARCH_WHOLE_VALUE_CHANNELS: frozenset[str] = frozenset({"sadp", "dhip"})
 
-# Channels that can only ever be a weak hint (a MAC prefix, an open port): a rule there that
-# names a maker must stay <= WEAK_CONFIDENCE so it can neither confirm nor reach LIKELY alone.
-WEAK_CHANNELS: frozenset[str] = frozenset({"mac", "tcp.open"})
-WEAK_CONFIDENCE = 0.5
+# Channels that can only ever be a weak hint: a rule there that names a maker is capped so it can
+# never confirm alone. An open port stays below LIKELY (0.5). A MAC block registered to a maker
+# itself may reach LIKELY (0.6) but no further: the NIC was made for that maker, yet OEM units
+# carry other blocks, so its absence proves nothing and its presence alone never confirms.
+WEAK_CONFIDENCE_BY_CHANNEL: dict[str, float] = {"mac": 0.6, "tcp.open": 0.5}
+WEAK_CHANNELS: frozenset[str] = frozenset(WEAK_CONFIDENCE_BY_CHANNEL)
 
 FILE_KEYS: frozenset[str] = frozenset({"evidence", "preference", "fingerprint"})
 RULE_KEYS: frozenset[str] = frozenset(

@@ -59,15 +59,28 @@ def test_negative_is_not_a_camera(channel: str, value: str, database: Database) 
     assert device.maker not in COVERED
 
 
-# Weak signals from the brief: a MAC prefix, a bare port, a generic server name, an OUI leaked
-# through an IPv6 address or a WS-Discovery uuid. Each must stay below LIKELY alone.
+# MAC blocks registered to the covered makers themselves: enough to flag an ARP-only unit as
+# LIKELY (the issue wants units that answer only ARP found), never enough to confirm.
+MAKERS_OWN_BLOCKS = [
+    ("58:50:ed:1f:e3:85", "hikvision"),  # Hangzhou Hikvision Digital Technology
+    ("24:b1:05:00:00:01", "hikvision"),  # Prama Hikvision India
+    ("0c:a6:4c:00:00:01", "hikvision"),  # Hangzhou Ezviz Software
+    ("4c:11:bf:c2:0b:9d", "dahua"),  # Zhejiang Dahua Technology
+    ("a8:ca:87:00:00:01", "dahua"),  # Zhejiang Dahua Zhilian
+]
+
+
+@pytest.mark.parametrize(("mac", "maker"), MAKERS_OWN_BLOCKS)
+def test_a_makers_own_mac_block_is_likely_never_confirmed(mac: str, maker: str, database: Database) -> None:
+    """A covered maker's own OUI alone: LIKELY (so flagged), never CONFIRMED."""
+    device = identify_alone(database, ("mac", mac))
+    assert (device.maker, device.verdict) == (maker, Verdict.LIKELY)
+
+
+# Weak signals from the brief: an OEM's MAC prefix, a bare port, a generic server name, an OUI
+# leaked through an IPv6 address or a WS-Discovery uuid. Each must stay below LIKELY alone.
 WEAK_ALONE = [
-    ("mac", "58:50:ed:1f:e3:85"),  # Hangzhou Hikvision Digital Technology
-    ("mac", "24:b1:05:00:00:01"),  # Prama Hikvision India
-    ("mac", "0c:a6:4c:00:00:01"),  # Hangzhou Ezviz Software
-    ("mac", "4c:11:bf:c2:0b:9d"),  # Zhejiang Dahua Technology
-    ("mac", "a8:ca:87:00:00:01"),  # Zhejiang Dahua Zhilian
-    ("mac", "1c:4d:89:00:00:01"),  # Hangzhou Huacheng Network Technology
+    ("mac", "1c:4d:89:00:00:01"),  # Hangzhou Huacheng Network Technology (Imou link unverified)
     ("mac", "00:1f:54:a9:2e:58"),  # Lorex Technology
     ("mac", "9c:8e:cd:00:00:01"),  # Amcrest Technologies
     ("tcp.open", "8000"),
@@ -89,11 +102,11 @@ def test_weak_signal_alone_stays_below_likely(channel: str, value: str, database
     assert identify_alone(database, (channel, value)).verdict not in STRONG
 
 
-def test_mac_and_port_together_stay_below_likely(database: Database) -> None:
-    """Two weak hints (Hikvision OUI + TCP 8000) still do not make LIKELY."""
+def test_mac_and_port_together_never_confirm(database: Database) -> None:
+    """Two weak hints (Hikvision OUI + TCP 8000) still do not CONFIRM."""
     device = identify_alone(database, ("mac", "58:50:ed:1f:e3:85"), ("tcp.open", "8000"))
     assert device.maker == "hikvision"
-    assert device.verdict not in STRONG
+    assert device.verdict is Verdict.LIKELY
 
 
 def test_dahua_scale_factory_is_not_dahua(database: Database) -> None:
