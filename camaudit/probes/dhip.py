@@ -7,9 +7,8 @@ from typing import ClassVar
 
 from camaudit.models import Evidence
 from camaudit.net import Datagram
-from camaudit.probes import dhip_codec
+from camaudit.probes import dhip_codec, udp_discovery
 from camaudit.probes.base import DiscoveryProbe, ProbeContext
-from camaudit.probes.sadp import VendorAsk, ask_vendor_discovery
 
 log = logging.getLogger(__name__)
 
@@ -26,16 +25,17 @@ class DhipProbe(DiscoveryProbe):
 
     async def discover(self, ctx: ProbeContext) -> list[Evidence]:
         """Evidence ("dhip" JSON body, "mac") from every host that sent client.notifyDevInfo."""
-        ask = VendorAsk(
+        request = udp_discovery.UdpAsk(
             probe=self.name,
-            payload=dhip_codec.build_search(),
             group=DHIP_GROUP,
             port=ctx.options.port("dhip"),
             listen_s=ctx.options.dhip_listen_s,
+            payloads=udp_discovery.same_payloads(dhip_codec.build_search()),
+            answers_to_group=True,
             broadcast=True,
         )
         evidence: list[Evidence] = []
-        for datagram in await ask_vendor_discovery(ctx, ask):
+        for datagram in await udp_discovery.ask(ctx, request):
             evidence += self._read(ctx, datagram)
         return evidence
 

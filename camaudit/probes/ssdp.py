@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import functools
 import logging
 from collections.abc import Iterable
 from typing import ClassVar
 
 import aiohttp
 
-from camaudit.errors import ProbeError
 from camaudit.models import Evidence
-from camaudit.net import Datagram, UdpEndpoint
-from camaudit.probes import ssdp_codec
+from camaudit.net import Datagram
+from camaudit.probes import ssdp_codec, udp_discovery
 from camaudit.probes.base import DiscoveryProbe, ProbeContext
 from camaudit.probes.http_session import IDENTITY_ENCODING, fetch, shared_session
 
@@ -33,41 +32,20 @@ class SsdpProbe(DiscoveryProbe):
     async def discover(self, ctx: ProbeContext) -> list[Evidence]:
         """Evidence from search replies, plus each in-scope device's own description."""
         port = ctx.options.port("ssdp")
-        async with contextlib.AsyncExitStack() as stack:
-            endpoints = await self._open_multicast_endpoints(ctx, stack)
-            for endpoint in endpoints:
-                for target in ssdp_codec.SEARCH_TARGETS:
-                    endpoint.send(
-                        ssdp_codec.build_msearch(target, host=SSDP_GROUP, port=port),
-                        (SSDP_GROUP, port),
-                    )
-            unicast = await _open_unicast_endpoint(ctx, stack)
-            endpoints.append(unicast)
-            await _send_unicast(ctx, unicast, port)
-            listen_s = ctx.options.ssdp_listen_s
-            batches = await asyncio.gather(*(endpoint.collect(listen_s) for endpoint in endpoints))
-        datagrams = [datagram for batch in batches for datagram in batch]
+        # Directed M-SEARCH (UPnP DA 1.1 §1.3.2 allows unicast) reaches routed subnets; replies
+        # come back unicast to the asking socket.
+        request = udp_discovery.UdpAsk(
+            probe=self.name,
+            group=SSDP_GROUP,
+            port=port,
+            listen_s=ctx.options.ssdp_listen_s,
+            payloads=functools.partial(_msearches, port=port),
+        )
+        datagrams = await udp_discovery.ask(ctx, request)
         log.debug("ssdp: %d datagrams received", len(datagrams))
         evidence, locations = self._read(ctx, datagrams)
         evidence += await self._fetch_descriptions(ctx, locations)
         return list(dict.fromkeys(evidence))
-
-    async def _open_multicast_endpoints(
-        self, ctx: ProbeContext, stack: contextlib.AsyncExitStack
-    ) -> list[UdpEndpoint]:
-        """One socket per multicast interface (IP_MULTICAST_IF); replies come back unicast."""
-        if not ctx.options.multicast:
-            return []
-        endpoints: list[UdpEndpoint] = []
-        for interface in ctx.interfaces:
-            if not interface.multicast:
-                continue
-            try:
-                udp = ctx.sockets.udp(multicast_interface=interface)
-                endpoints.append(await stack.enter_async_context(udp))
-            except OSError as exc:
-                ctx.log_once("ssdp: cannot multicast on %s: %s", interface.name, exc)
-        return endpoints
 
     def _read(
         self, ctx: ProbeContext, datagrams: Iterable[Datagram]
@@ -166,20 +144,9 @@ def _distinct_locations(
     return [location for seen in per_host.values() for location in seen]
 
 
-async def _open_unicast_endpoint(
-    ctx: ProbeContext, stack: contextlib.AsyncExitStack
-) -> UdpEndpoint:
-    try:
-        return await stack.enter_async_context(ctx.sockets.udp())
-    except OSError as exc:
-        raise ProbeError(f"ssdp: cannot open a UDP socket: {exc}") from exc
-
-
-async def _send_unicast(ctx: ProbeContext, endpoint: UdpEndpoint, port: int) -> None:
-    """Directed M-SEARCH (UPnP DA 1.1 §1.3.2 allows unicast) reaches routed subnets."""
-    for address in ctx.unicast_targets():
-        for target in ssdp_codec.SEARCH_TARGETS:
-            await ctx.limiter.acquire()
-            endpoint.send(
-                ssdp_codec.build_msearch(target, host=str(address), port=port), (str(address), port)
-            )
+def _msearches(destination: str, port: int) -> list[bytes]:
+    """One M-SEARCH per search target; HOST names the group or the target asked directly."""
+    return [
+        ssdp_codec.build_msearch(target, host=destination, port=port)
+        for target in ssdp_codec.SEARCH_TARGETS
+    ]
