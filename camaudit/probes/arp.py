@@ -1,10 +1,16 @@
-"""MACs of on-link targets: an ARP sweep with scapy (root), else the kernel's neighbour table."""
+"""MACs of on-link targets: an ARP sweep (root), else the kernel's neighbour table.
+
+scapy builds and dissects the frames; the I/O is an AF_PACKET socket driven by the asyncio loop.
+NOTE: scapy's own srp() waits with select(), which raises once a descriptor number passes 1023,
+as it does in a scan holding a thousand sockets, so it is not used for sending or receiving.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import os
+import socket
 from collections.abc import Iterable
 from ipaddress import IPv4Address
 from pathlib import Path
@@ -21,6 +27,9 @@ log = logging.getLogger(__name__)
 NEIGHBOUR_TABLE = Path("/proc/net/arp")
 NEEDS_ROOT = "arp: needs root (CAP_NET_RAW) for an ARP sweep; run as root or use --skip-probe arp"
 BROADCAST_MAC = "ff:ff:ff:ff:ff:ff"
+ETH_P_ARP = 0x0806  # EtherType of ARP (RFC 826)
+ARP_IS_AT = 2  # ARP reply opcode
+MAX_ARP_FRAMES = 65_536  # frames read per sweep at most (a flood cannot keep us reading)
 
 
 class ArpProbe(DiscoveryProbe):
@@ -60,14 +69,10 @@ class ArpProbe(DiscoveryProbe):
     ) -> dict[IPv4Address, str]:
         if os.geteuid() != 0:
             raise PermissionError("not root")
-        # Spread the who-has packets at the scan's rate (scapy's `inter` is seconds between).
-        inter_s = 1.0 / max(ctx.options.rate, 1.0)
         found: dict[IPv4Address, str] = {}
         for interface, addresses in on_link.items():
             try:
-                found |= await asyncio.to_thread(
-                    arp_sweep, interface, addresses, ctx.options.arp_listen_s, inter_s
-                )
+                found |= await arp_sweep(ctx, interface, addresses)
             except PermissionError:
                 raise
             except OSError as exc:
@@ -89,29 +94,70 @@ def on_link_targets(
     return grouped
 
 
-def arp_sweep(
-    interface: Interface, addresses: list[IPv4Address], timeout_s: float, inter_s: float
+async def arp_sweep(
+    ctx: ProbeContext, interface: Interface, addresses: list[IPv4Address]
 ) -> dict[IPv4Address, str]:
-    """Blocking: ARP who-has for each address on one interface; the answers' MACs by address."""
+    """ARP who-has for each address on one interface, paced by the scan's rate limiter; the
+    answers' MACs by address. Raises PermissionError without CAP_NET_RAW."""
     # NOTE: scapy takes ~0.8 s and 70 MB to import, so only a scan that sweeps pays for it.
-    from scapy.layers.l2 import ARP, Ether
-    from scapy.sendrecv import srp
+    ether, arp = await asyncio.to_thread(_scapy_layers)
+    sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ARP))
+    try:
+        sock.bind((interface.name, ETH_P_ARP))
+        sock.setblocking(False)
+        own_mac = ":".join(f"{octet:02x}" for octet in sock.getsockname()[4][:6])
+        source = str(interface.address.ip)
+        wanted = set(addresses)
+        found: dict[IPv4Address, str] = {}
+        listener = asyncio.create_task(_collect_replies(sock, arp, ether, wanted, found))
+        loop = asyncio.get_running_loop()
+        try:
+            for address in addresses:
+                await ctx.limiter.acquire()
+                frame = ether(dst=BROADCAST_MAC, src=own_mac) / arp(
+                    op=1, hwsrc=own_mac, psrc=source, pdst=str(address)
+                )
+                await loop.sock_sendall(sock, bytes(frame))
+            # Hosts answer within milliseconds; the window covers slow stacks and the last sends.
+            await asyncio.sleep(ctx.options.arp_listen_s)
+        finally:
+            listener.cancel()
+            await asyncio.gather(listener, return_exceptions=True)
+    finally:
+        sock.close()
+    log.debug("arp: %d of %d answered on %s", len(found), len(addresses), interface.name)
+    return found
 
-    source = str(interface.address.ip)
-    packets = [Ether(dst=BROADCAST_MAC) / ARP(pdst=str(a), psrc=source) for a in addresses]
-    answered, _unanswered = srp(
-        packets, iface=interface.name, timeout=timeout_s, inter=inter_s, verbose=False
-    )
-    wanted = set(addresses)
-    found: dict[IPv4Address, str] = {}
-    for _request, answer in answered:
-        arp = answer[ARP]
-        ip, mac = IPv4Address(arp.psrc), normalise_mac(str(arp.hwsrc))
+
+async def _collect_replies(
+    sock: socket.socket,
+    arp: type,
+    ether: type,
+    wanted: set[IPv4Address],
+    found: dict[IPv4Address, str],
+) -> None:
+    """Read ARP frames until cancelled, keeping is-at answers about addresses we asked for."""
+    loop = asyncio.get_running_loop()
+    for _ in range(MAX_ARP_FRAMES):
+        frame = await loop.sock_recv(sock, 2048)
+        answer = ether(frame)
+        if arp not in answer or answer[arp].op != ARP_IS_AT:
+            continue  # our own requests come back to a packet socket too
+        try:
+            ip = IPv4Address(str(answer[arp].psrc))
+        except ValueError:
+            continue
+        mac = normalise_mac(str(answer[arp].hwsrc))
         # Anyone on the segment may answer; keep only answers about addresses we asked for.
         if ip in wanted and mac is not None:
             found.setdefault(ip, mac)
-    log.debug("arp: %d of %d answered on %s", len(found), len(addresses), interface.name)
-    return found
+
+
+def _scapy_layers() -> tuple[type, type]:
+    """Blocking: import scapy's Ether and ARP layers (run in a thread)."""
+    from scapy.layers.l2 import ARP, Ether
+
+    return Ether, ARP
 
 
 def read_neighbour_table(path: Path = NEIGHBOUR_TABLE) -> list[Neighbour]:
