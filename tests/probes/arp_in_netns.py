@@ -12,6 +12,8 @@ import asyncio
 import concurrent.futures.thread  # noqa: F401 - see --drop-root below
 import json
 import os
+import resource
+import socket
 from ipaddress import IPv4Network
 
 from camaudit.errors import ProbeUnavailable
@@ -32,7 +34,10 @@ def main() -> None:
     parser.add_argument("--interface", required=True)
     parser.add_argument("--no-interfaces", action="store_true", help="neighbour table only")
     parser.add_argument("--drop-root", action="store_true", help="run the probe as nobody")
+    parser.add_argument("--high-fds", action="store_true",
+                        help="hold 1,100 descriptors first, as a full scan does")
     args = parser.parse_args()
+    held = hold_descriptors(1100) if args.high_fds else []
 
     interfaces = tuple(i for i in list_interfaces() if i.name == args.interface)
     scope = build_scope([args.scope], resolve=False)
@@ -57,6 +62,15 @@ def main() -> None:
         return
     macs = {str(item.host): item.value for item in evidence if item.channel == "mac"}
     print(json.dumps({"macs": macs}))  # noqa: T201
+    for handle in held:
+        handle.close()
+
+
+def hold_descriptors(count: int) -> list[socket.socket]:
+    """Open `count` sockets so the probe's own descriptors are numbered above 1023."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, 4096)), hard))
+    return [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(count)]
 
 
 if __name__ == "__main__":

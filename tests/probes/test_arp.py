@@ -205,6 +205,13 @@ class TestInNamespaces:
         }
         assert "198.51.100.1" in camera_neighbours(site)  # the camera really saw our who-has
 
+    def test_sweep_works_with_descriptors_above_1023(self, site: Site) -> None:
+        """A full scan holds a thousand sockets; the sweep must not depend on select()."""
+        _must("-n", site.scanner, "neigh", "flush", "all")
+        assert run_probe(site, "--scope", "198.51.100.0/29", "--high-fds") == {
+            "macs": {"198.51.100.2": site.camera_mac}
+        }
+
     def test_without_root_the_neighbour_table_gives_in_scope_macs(self, site: Site) -> None:
         """As nobody, the probe reads the kernel's table: in-scope completed entries only."""
         _must("-n", site.scanner, "neigh", "flush", "all")
