@@ -6,6 +6,7 @@ import asyncio
 import hashlib
 import logging
 import ssl
+from collections.abc import Awaitable, Callable
 from typing import ClassVar
 from urllib.parse import urljoin, urlsplit
 
@@ -40,6 +41,27 @@ def base_url(scheme: str, host: HostTarget, port: int) -> str:
     return f"{scheme}://{host.ip}:{port}"
 
 
+# Asks one web port: (session, ctx, host, scheme, port) -> evidence.
+PortProbe = Callable[
+    [aiohttp.ClientSession, ProbeContext, HostTarget, str, int], Awaitable[list[Evidence]]
+]
+
+
+async def probe_web_ports(
+    host: HostTarget, ctx: ProbeContext, probe_port: PortProbe
+) -> list[Evidence]:
+    """`probe_port` on every open web port at once, through the scan's session; repeats dropped
+    (a redirect and its target often share headers), first-seen order kept."""
+    ports = web_ports(host, ctx)
+    if not ports:
+        return []
+    session = shared_session(ctx)
+    per_port = await asyncio.gather(
+        *(probe_port(session, ctx, host, scheme, port) for scheme, port in ports)
+    )
+    return list(dict.fromkeys(item for items in per_port for item in items))
+
+
 class HttpBannerProbe(HostProbe):
     """Reads the front page, headers, favicon and TLS certificate of every open web port."""
 
@@ -48,14 +70,7 @@ class HttpBannerProbe(HostProbe):
 
     async def probe(self, host: HostTarget, ctx: ProbeContext) -> list[Evidence]:
         """Evidence from each web port; ports that do not answer add nothing."""
-        ports = web_ports(host, ctx)
-        if not ports:
-            return []
-        session = shared_session(ctx)
-        per_port = await asyncio.gather(
-            *(self._probe_port(session, ctx, host, scheme, port) for scheme, port in ports)
-        )
-        return _unique([item for items in per_port for item in items])
+        return await probe_web_ports(host, ctx, self._probe_port)
 
     async def _probe_port(
         self,
@@ -168,8 +183,3 @@ def same_origin_location(reply: Reply, origin: str) -> str | None:
     except ValueError:  # a malformed Location (bad port, bad IPv6 literal) is not followed
         return None
     return target if same else None
-
-
-def _unique(items: list[Evidence]) -> list[Evidence]:
-    """Drop repeats (a redirect and its target often share headers), keeping first-seen order."""
-    return list(dict.fromkeys(items))

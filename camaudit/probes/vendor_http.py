@@ -13,7 +13,6 @@ Six read-only requests per web port, no credentials, no second login step:
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 from dataclasses import dataclass
@@ -24,8 +23,8 @@ import aiohttp
 from camaudit.models import Evidence
 from camaudit.probes import http_codec
 from camaudit.probes.base import HostProbe, HostTarget, ProbeContext
-from camaudit.probes.http_banner import base_url, web_ports
-from camaudit.probes.http_session import Reply, fetch, shared_session
+from camaudit.probes.http_banner import base_url, probe_web_ports
+from camaudit.probes.http_session import Reply, fetch
 
 log = logging.getLogger(__name__)
 
@@ -93,14 +92,7 @@ class VendorHttpProbe(HostProbe):
 
     async def probe(self, host: HostTarget, ctx: ProbeContext) -> list[Evidence]:
         """Evidence from each open web port; a port that stops answering is left alone."""
-        ports = web_ports(host, ctx)
-        if not ports:
-            return []
-        session = shared_session(ctx)
-        per_port = await asyncio.gather(
-            *(self._probe_port(session, ctx, host, scheme, port) for scheme, port in ports)
-        )
-        return list(dict.fromkeys(item for items in per_port for item in items))
+        return await probe_web_ports(host, ctx, self._probe_port)
 
     async def _probe_port(
         self,
