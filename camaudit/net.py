@@ -16,10 +16,18 @@ import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
+from typing import Any
 
 log = logging.getLogger(__name__)
 
-MULTICAST_TTL = 1  # discovery must never leave the local segment (RFC 6762 §11, WS-Discovery §3.1.1)
+# Discovery must never leave the local segment (RFC 6762 §11, WS-Discovery 1.1 §3.1.1).
+MULTICAST_TTL = 1
+# NOTE: a datagram to a silent on-link address waits in the kernel for ARP (about 3 s) and counts
+# against the socket's send buffer meanwhile; a /24 of directed discovery overflows the default
+# 208 KiB, and the rest would wait in asyncio's buffer. Ask for room for a few thousand.
+SEND_BUFFER_BYTES = 4 * 1024 * 1024
+SO_SNDBUFFORCE = getattr(socket, "SO_SNDBUFFORCE", 32)  # Linux: root may exceed wmem_max
+DRAIN_LIMIT_S = 10.0  # longest wait for queued datagrams to reach the kernel before listening
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,17 +60,26 @@ def list_interfaces() -> list[Interface]:
         flags = _interface_flags(name)
         if flags is None or not flags & 0x1:  # IFF_UP
             continue
-        for address in _interface_addresses(name):
-            interfaces.append(
-                Interface(name=name, address=address, multicast=bool(flags & 0x1000) and not flags & 0x8)
-            )
+        multicast = bool(flags & 0x1000) and not flags & 0x8  # IFF_MULTICAST, not IFF_LOOPBACK
+        interfaces += [
+            Interface(name=name, address=address, multicast=multicast)
+            for address in _interface_addresses(name)
+        ]
     return interfaces
+
+
+SIOCGIFFLAGS, SIOCGIFADDR, SIOCGIFNETMASK = 0x8913, 0x8915, 0x891B  # linux/sockios.h
+
+
+def _ifreq(name: str) -> bytes:
+    """A struct ifreq naming an interface (IFNAMSIZ 16, so at most 15 bytes of name)."""
+    return struct.pack("256s", name.encode()[:15])
 
 
 def _interface_flags(name: str) -> int | None:
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
         try:
-            raw = fcntl.ioctl(sock.fileno(), 0x8913, struct.pack("256s", name.encode()[:15]))  # SIOCGIFFLAGS
+            raw = fcntl.ioctl(sock.fileno(), SIOCGIFFLAGS, _ifreq(name))
         except OSError:
             return None
     return int(struct.unpack("H", raw[16:18])[0])
@@ -71,8 +88,8 @@ def _interface_flags(name: str) -> int | None:
 def _interface_addresses(name: str) -> list[IPv4Interface]:
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
         try:
-            packed = fcntl.ioctl(sock.fileno(), 0x8915, struct.pack("256s", name.encode()[:15]))  # SIOCGIFADDR
-            mask = fcntl.ioctl(sock.fileno(), 0x891B, struct.pack("256s", name.encode()[:15]))  # SIOCGIFNETMASK
+            packed = fcntl.ioctl(sock.fileno(), SIOCGIFADDR, _ifreq(name))
+            mask = fcntl.ioctl(sock.fileno(), SIOCGIFNETMASK, _ifreq(name))
         except OSError:
             return []
     address = socket.inet_ntoa(packed[20:24])
@@ -87,11 +104,11 @@ class _Collector(asyncio.DatagramProtocol):
         self.max_bytes = max_bytes
         self.received = 0
 
-    def datagram_received(self, data: bytes, addr: tuple[str | object, ...]) -> None:  # type: ignore[override]
+    def datagram_received(self, data: bytes, addr: tuple[str | Any, ...]) -> None:
         if self.received >= self.max_datagrams:
             return
         self.received += 1
-        host, port = str(addr[0]), int(addr[1])  # type: ignore[call-overload]
+        host, port = str(addr[0]), int(addr[1])
         with contextlib.suppress(ValueError):
             self.queue.put_nowait(Datagram(IPv4Address(host), port, data[: self.max_bytes]))
 
@@ -114,8 +131,19 @@ class UdpEndpoint:
         except OSError as exc:
             log.debug("udp send to %s failed: %s", address, exc)
 
+    async def wait_sent(self, limit_s: float = DRAIN_LIMIT_S) -> None:
+        """Wait until every datagram queued by send() has been handed to the kernel (bounded)."""
+        deadline = time.monotonic() + limit_s
+        # asyncio offers no "buffer empty" event for datagram transports, so poll it.
+        # NOTE: selector datagram transports have get_write_buffer_size(); typeshed omits it.
+        pending = getattr(self._transport, "get_write_buffer_size", lambda: 0)
+        while pending() and time.monotonic() < deadline:  # noqa: ASYNC110
+            await asyncio.sleep(0.05)
+
     async def collect(self, for_s: float) -> list[Datagram]:
-        """Every datagram that arrives in the next `for_s` seconds (capped in count and size)."""
+        """Every datagram that arrives in the `for_s` seconds after our sends have left
+        (capped in count and size); replies that came during the sends are kept too."""
+        await self.wait_sent()
         replies: list[Datagram] = []
         deadline = time.monotonic() + for_s
         while (remaining := deadline - time.monotonic()) > 0:
@@ -144,7 +172,7 @@ class Sockets:
     async def udp(
         self,
         *,
-        bind: tuple[str, int] = ("0.0.0.0", 0),
+        bind: tuple[str, int] = ("0.0.0.0", 0),  # noqa: S104 - replies come back to any address
         groups: tuple[tuple[str, Interface], ...] = (),
         broadcast: bool = False,
         multicast_interface: Interface | None = None,
@@ -157,6 +185,7 @@ class Sockets:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             with contextlib.suppress(AttributeError, OSError):
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+            _enlarge_send_buffer(sock)
             sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, MULTICAST_TTL)
             sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_LOOP, 0)
             if broadcast:
@@ -183,6 +212,16 @@ class Sockets:
             yield UdpEndpoint(transport, protocol)
         finally:
             transport.close()
+
+
+def _enlarge_send_buffer(sock: socket.socket) -> None:
+    """As large a send buffer as we may have: forced as root, else up to the system maximum."""
+    for option in (SO_SNDBUFFORCE, socket.SO_SNDBUF):
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, option, SEND_BUFFER_BYTES)
+        except OSError:
+            continue
+        return
 
 
 class RateLimiter:
@@ -227,7 +266,8 @@ async def open_tcp(
 
 
 async def read_capped(reader: asyncio.StreamReader, *, max_bytes: int, timeout_s: float) -> bytes:
-    """Read until EOF, `max_bytes` or the deadline, whichever comes first; never raises on timeout."""
+    """Read until EOF, `max_bytes` or the deadline, whichever comes first; never raises on a
+    timeout."""
     chunks: list[bytes] = []
     total = 0
     try:
