@@ -34,8 +34,9 @@ CHANNEL_PROBES: dict[str, set[str]] = {
     "tcp": {"tcp"},
     "arp": {"arp"},
 }
-# Channels the scanner hears only by multicast/broadcast or on the link: never across the router.
-MULTICAST_ONLY = {"arp", "ssdp"}
+# Channels the scanner hears only on the link: never across the router. (Every UDP discovery
+# probe also asks each target directly, so SSDP, SADP, DHIP and WS-Discovery do cross it.)
+LINK_ONLY = {"arp"}
 IN_SCOPE = [d for d in SITE.devices if d.ip != IPv4Address("198.51.100.200")]
 
 
@@ -52,7 +53,7 @@ def expected_channels(device: PlacedDevice) -> list[str]:
     wanted = set(device.instance.persona.expect.channels) | (device.instance.channels - {"arp"})
     wanted &= device.instance.channels
     if device.subnet.routed:
-        wanted -= MULTICAST_ONLY
+        wanted -= LINK_ONLY
     return sorted(wanted)
 
 
@@ -109,8 +110,8 @@ def test_routed_devices_are_found_by_unicast_only(full_scan: dict[str, Any]) -> 
     found = by_ip(full_scan)
     hik, dahua = found["198.18.5.20"], found["198.18.5.21"]
     for device in (hik, dahua):
-        assert not probes_seen(device) & MULTICAST_ONLY
-    assert {"sadp", "wsdiscovery"} <= probes_seen(hik)
+        assert not probes_seen(device) & LINK_ONLY
+    assert {"sadp", "wsdiscovery", "ssdp"} <= probes_seen(hik)
     assert {"dhip", "wsdiscovery"} <= probes_seen(dahua)
 
 
