@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-import os
-import tempfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
@@ -14,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from camaudit.errors import ConfigError
+from camaudit.fileio import write_atomic
 from camaudit.inventory.keys import Identity, device_key, identity, pair_up
 from camaudit.models import Device, ScanResult, Verdict
 from camaudit.reports.base import (
@@ -442,18 +441,6 @@ def _xlsx_bytes(checklist: Checklist) -> bytes:
     return buffer.getvalue()
 
 
-def _write_atomically(path: Path, data: bytes) -> None:
-    # Write beside the target then rename, so a crash never leaves a half-written checklist.
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent or Path("."))
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        Path(tmp_name).replace(path)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
-
-
 def format_for(path: Path, explicit: str | None) -> str:
     """The output format: --format if given, else from the file ending."""
     fmt = explicit or path.suffix.lower().lstrip(".")
@@ -476,12 +463,12 @@ def write(fresh: Checklist, path: Path, fmt: str) -> Checklist:
     if fmt in READERS and path.exists():
         checklist = merge(fresh, READERS[fmt](path))
     if fmt == "csv":
-        _write_atomically(path, _csv_text(checklist.rows).encode("utf-8"))
-        _write_atomically(verify_path(path), _csv_text(checklist.verify).encode("utf-8"))
+        write_atomic(path, _csv_text(checklist.rows).encode("utf-8"))
+        write_atomic(verify_path(path), _csv_text(checklist.verify).encode("utf-8"))
     elif fmt == "xlsx":
-        _write_atomically(path, _xlsx_bytes(checklist))
+        write_atomic(path, _xlsx_bytes(checklist))
     elif fmt == "md":
-        _write_atomically(path, render_md(checklist).encode("utf-8"))
+        write_atomic(path, render_md(checklist).encode("utf-8"))
     else:
-        _write_atomically(path, render_html(checklist).encode("utf-8"))
+        write_atomic(path, render_html(checklist).encode("utf-8"))
     return checklist
