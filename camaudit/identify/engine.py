@@ -86,7 +86,7 @@ def derived_evidence(hits: Iterable[Hit]) -> list[tuple[Evidence, float]]:
             if not value or hit.evidence.channel == channel:
                 continue
             key = (channel, value)
-            if key not in best or hit.match.confidence > best[key].match.confidence:
+            if key not in best or _better_source(hit, best[key]):
                 best[key] = hit
     return [
         (
@@ -100,6 +100,16 @@ def derived_evidence(hits: Iterable[Hit]) -> list[tuple[Evidence, float]]:
         )
         for (channel, value), hit in best.items()
     ]
+
+
+def _better_source(hit: Hit, current: Hit) -> bool:
+    """Prefer a source that names no maker (its model or brand is then news about the maker, not
+    an echo of it), then the more confident one."""
+
+    def rank(candidate: Hit) -> tuple[bool, float]:
+        return ("maker" not in candidate.match.facts, candidate.match.confidence)
+
+    return rank(hit) > rank(current)
 
 
 def match_host(evidence: Iterable[Evidence], database: Database) -> list[Hit]:

@@ -37,26 +37,32 @@ def noisy_or(confidences: Iterable[float]) -> float:
 
 
 def score_makers(hits: Sequence[Hit]) -> list[MakerScore]:
-    """Makers by descending score; a rule counts once per host (repeats do not corroborate)."""
-    per_rule: dict[str, dict[str, Hit]] = {}
+    """Makers by descending score. Each piece of evidence counts once per host: a rule's repeats
+    do not corroborate it, and neither does a match derived from it (a brand read off a MAC
+    prefix says nothing the prefix did not), so a derived match shares its source's slot."""
+    per_origin: dict[str, dict[str, Hit]] = {}
+    channel_of_rule = {hit.match.rule: hit.match.channel for hit in hits if hit.via is None}
     for hit in hits:
         maker = hit.match.facts.get("maker")
         if not maker:
             continue
-        rules = per_rule.setdefault(maker, {})
-        known = rules.get(hit.match.rule)
+        origins = per_origin.setdefault(maker, {})
+        origin = hit.via or hit.match.rule
+        known = origins.get(origin)
         if known is None or hit.match.confidence > known.match.confidence:
-            rules[hit.match.rule] = hit
+            origins[origin] = hit
     scores = []
-    for maker, rules in per_rule.items():
-        chosen = sorted(rules.values(), key=lambda h: -h.match.confidence)
+    for maker, origins in per_origin.items():
+        chosen = sorted(origins.items(), key=lambda item: -item[1].match.confidence)
         scores.append(
             MakerScore(
                 maker=maker,
-                score=noisy_or(h.match.confidence for h in chosen),
-                best=chosen[0],
+                score=noisy_or(hit.match.confidence for _origin, hit in chosen),
+                best=chosen[0][1],
                 channels=frozenset(
-                    h.match.channel for h in chosen if h.match.confidence >= CONFIRM_CORROBORATION
+                    channel_of_rule.get(origin, hit.match.channel)
+                    for origin, hit in chosen
+                    if hit.match.confidence >= CONFIRM_CORROBORATION
                 ),
             )
         )

@@ -20,6 +20,10 @@ from camaudit.reports.base import (
 
 COLUMNS = ("IP", "MAC", "maker", "brand", "model", "firmware", "serial", "type", "verdict",
            "flagged")  # fmt: skip
+# On a narrow terminal the long, least-read columns go first: below these widths (characters)
+# the column is left out; JSON, CSV and HTML always carry everything.
+DROP_BELOW_WIDTH = {"serial": 150, "firmware": 125, "MAC": 105}
+KEEP_WHOLE = {"IP", "verdict", "flagged"}  # never folded mid-value
 
 
 def _cell(value: object) -> Text:
@@ -27,18 +31,21 @@ def _cell(value: object) -> Text:
     return Text(clean_text(None if value is None else str(value)))
 
 
-def build_table(result: ScanResult) -> Table:
-    """The device table, flagged rows first and in bold red."""
+def build_table(result: ScanResult, width: int | None = None) -> Table:
+    """The device table, flagged rows first and in bold red; narrow widths drop long columns."""
+    shown = [c for c in COLUMNS if width is None or width >= DROP_BELOW_WIDTH.get(c, 0)]
     table = Table(title=Text(f"camaudit scan {iso_utc(result.started_at)}"), show_lines=False)
-    for name in COLUMNS:
-        table.add_column(Text(name), overflow="fold")
+    for name in shown:
+        table.add_column(Text(name), overflow="fold", no_wrap=name in KEEP_WHOLE)
     for d in ordered_devices(result.devices):
-        table.add_row(
-            _cell(d.ip), _cell(d.mac), _cell(d.maker), _cell(d.brand), _cell(d.model),
-            _cell(d.firmware), _cell(d.serial), _cell(d.device_type), _cell(verdict_text(d)),
-            Text("FLAGGED", style="bold red") if d.flagged else Text("-"),
-            style="red" if d.flagged else None,
-        )  # fmt: skip
+        cells = {
+            "IP": _cell(d.ip), "MAC": _cell(d.mac), "maker": _cell(d.maker),
+            "brand": _cell(d.brand), "model": _cell(d.model), "firmware": _cell(d.firmware),
+            "serial": _cell(d.serial), "type": _cell(d.device_type),
+            "verdict": _cell(verdict_text(d)),
+            "flagged": Text("FLAGGED", style="bold red") if d.flagged else Text("-"),
+        }  # fmt: skip
+        table.add_row(*(cells[c] for c in shown), style="red" if d.flagged else None)
     return table
 
 
@@ -51,7 +58,7 @@ def render_table(result: ScanResult, console: Console) -> None:
     )
     if result.interrupted:
         console.print(Text("scan was interrupted: results are partial", style="bold yellow"))
-    console.print(build_table(result))
+    console.print(build_table(result, console.width))
     console.print(Text("probes " + probes_sentence(result.probes)))
     for d in ordered_devices(result.devices):
         if not d.flagged:
