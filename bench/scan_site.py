@@ -2,7 +2,7 @@
 
 Needs root (the site lives in network namespaces it creates and removes). Usage:
     python bench/scan_site.py                   # the default site's /24, every probe
-    python bench/scan_site.py --scale 200       # plus 200 filler devices on 198.18.16.0/20, scanned too
+    python bench/scan_site.py --scale 200       # plus 200 filler devices on 198.18.16.0/20
 Prints one line per run and a summary; nothing leaves the namespaces.
 """
 
@@ -24,16 +24,36 @@ LAB_ID = "bench"
 
 def camaudit(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
     """Run the camaudit CLI of this interpreter."""
-    return subprocess.run([sys.executable, "-m", "camaudit", *args], check=check, text=True,
-                          capture_output=True, timeout=600)
+    return subprocess.run(
+        [sys.executable, "-m", "camaudit", *args],
+        check=check,
+        text=True,
+        capture_output=True,
+        timeout=600,
+    )
 
 
 def timed_scan(targets: list[str], output: Path) -> tuple[float, float, dict[str, object]]:
-    """One scan inside the scanner namespace: wall seconds, peak RSS of the scan in MiB, the report."""
+    """One scan in the scanner namespace: wall seconds, peak RSS of the scan in MiB, the report."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     started = time.monotonic()
-    camaudit("lab", "exec", "--id", LAB_ID, "--", sys.executable, "-m", "camaudit", "scan", *targets,
-             "--yes", "-f", "json", "-o", str(output))
+    camaudit(
+        "lab",
+        "exec",
+        "--id",
+        LAB_ID,
+        "--",
+        sys.executable,
+        "-m",
+        "camaudit",
+        "scan",
+        *targets,
+        "--yes",
+        "-f",
+        "json",
+        "-o",
+        str(output),
+    )
     wall = time.monotonic() - started
     peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     # ru_maxrss of children is the largest single child so far; the scan is by far the largest.
@@ -51,7 +71,9 @@ def main() -> int:
         return 2
     targets = ["198.51.100.0/24"] + (["198.18.16.0/20"] if args.scale else [])
     up_started = time.monotonic()
-    up = ["lab", "up", "--id", LAB_ID, "--replace"] + (["--scale", str(args.scale)] if args.scale else [])
+    up = ["lab", "up", "--id", LAB_ID, "--replace"] + (
+        ["--scale", str(args.scale)] if args.scale else []
+    )
     camaudit(*up)
     print(f"lab up: {time.monotonic() - up_started:.2f} s")
     walls: list[float] = []
@@ -62,11 +84,16 @@ def main() -> int:
                 devices = report["devices"]
                 flagged = sum(1 for device in devices if device["flagged"])
                 walls.append(wall)
-                print(f"run {run + 1}: {wall:.2f} s wall, peak RSS {peak:.0f} MiB, "
-                      f"{len(devices)} devices, {flagged} flagged, targets {' '.join(targets)}")
+                print(
+                    f"run {run + 1}: {wall:.2f} s wall, peak RSS {peak:.0f} MiB, "
+                    f"{len(devices)} devices, {flagged} flagged, targets {' '.join(targets)}"
+                )
     finally:
         camaudit("lab", "down", "--id", LAB_ID, check=False)
-    print(f"median {statistics.median(walls):.2f} s over {len(walls)} runs (target: under 10 s for a /24)")
+    print(
+        f"median {statistics.median(walls):.2f} s over {len(walls)} runs "
+        "(target: under 10 s for a /24)"
+    )
     return 0
 
 

@@ -14,11 +14,17 @@ README = Path(__file__).resolve().parents[1] / "README.md"
 
 def update() -> None:
     """Replace the text between the scan-help markers."""
-    help_text = CliRunner().invoke(main, ["scan", "--help"], terminal_width=100, prog_name="camaudit").stdout.strip()
+    help_text = (
+        CliRunner()
+        .invoke(main, ["scan", "--help"], terminal_width=100, prog_name="camaudit")
+        .stdout.strip()
+    )
     text = README.read_text(encoding="utf-8")
     block = f"<!-- scan-help -->\n```text\n{help_text}\n```\n<!-- /scan-help -->"
-    README.write_text(re.sub(r"<!-- scan-help -->.*?<!-- /scan-help -->", lambda _: block, text, flags=re.S),
-                      encoding="utf-8")
+    README.write_text(
+        re.sub(r"<!-- scan-help -->.*?<!-- /scan-help -->", lambda _: block, text, flags=re.S),
+        encoding="utf-8",
+    )
 
 
 if __name__ == "__main__":

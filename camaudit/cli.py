@@ -59,41 +59,131 @@ def fail(error: CamauditError) -> NoReturn:
 @click.version_option(__version__, prog_name="camaudit")
 @click.option("-v", "--verbose", count=True, help="More logging on stderr (-vv for debug).")
 def main(verbose: int) -> None:
-    """Find the IP cameras on a network and flag Hikvision and Dahua hardware, whatever the label."""
+    """Find the IP cameras on a network; flag Hikvision and Dahua hardware, whatever the label."""
     level = logging.WARNING - 10 * min(verbose, 2)
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    logging.basicConfig(
+        level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr
+    )
 
 
 @main.command()
 @click.argument("targets", nargs=-1)
-@click.option("--exclude", multiple=True, metavar="TARGET", help="Addresses, networks or ranges to leave out.")
-@click.option("-i", "--interface", "interfaces", multiple=True, metavar="NAME",
-              help="Interface(s) for multicast discovery (default: those on the targets' networks).")
-@click.option("--no-multicast", is_flag=True, help="Unicast only: send nothing to multicast or broadcast groups.")
-@click.option("--probe", "probes", multiple=True, type=click.Choice(PROBE_NAMES), help="Run only these probes.")
-@click.option("--skip-probe", "skip_probes", multiple=True, type=click.Choice(PROBE_NAMES), help="Leave out these probes.")
-@click.option("--policy", default="uk-2022", show_default=True, help="Which makers to flag: uk-2022, ndaa-889 or a policy file.")
-@click.option("-f", "--format", "output_format", type=click.Choice(FORMATS), default="table", show_default=True)
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write the report here instead of stdout.")
-@click.option("--fail-on", type=click.Choice(["flagged", "never"]), default="never", show_default=True,
-              help="Exit 1 when flagged devices are found.")
+@click.option(
+    "--exclude", multiple=True, metavar="TARGET", help="Addresses, networks or ranges to leave out."
+)
+@click.option(
+    "-i",
+    "--interface",
+    "interfaces",
+    multiple=True,
+    metavar="NAME",
+    help="Interface(s) for multicast discovery (default: those on the targets' networks).",
+)
+@click.option(
+    "--no-multicast",
+    is_flag=True,
+    help="Unicast only: send nothing to multicast or broadcast groups.",
+)
+@click.option(
+    "--probe",
+    "probes",
+    multiple=True,
+    type=click.Choice(PROBE_NAMES),
+    help="Run only these probes.",
+)
+@click.option(
+    "--skip-probe",
+    "skip_probes",
+    multiple=True,
+    type=click.Choice(PROBE_NAMES),
+    help="Leave out these probes.",
+)
+@click.option(
+    "--policy",
+    default="uk-2022",
+    show_default=True,
+    help="Which makers to flag: uk-2022, ndaa-889 or a policy file.",
+)
+@click.option(
+    "-f",
+    "--format",
+    "output_format",
+    type=click.Choice(FORMATS),
+    default="table",
+    show_default=True,
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the report here instead of stdout.",
+)
+@click.option(
+    "--fail-on",
+    type=click.Choice(["flagged", "never"]),
+    default="never",
+    show_default=True,
+    help="Exit 1 when flagged devices are found.",
+)
 @click.option("--yes", is_flag=True, help=f"Allow more than {MAX_TARGETS_WITHOUT_YES} addresses.")
-@click.option("--concurrency", type=click.IntRange(1, 4096), default=DEFAULT_CONCURRENCY, show_default=True)
-@click.option("--rate", type=click.FloatRange(1, 100_000), default=DEFAULT_RATE, show_default=True,
-              help="New connections and unicast datagrams per second.")
-@click.option("--timeout", "request_timeout", type=click.FloatRange(0.1, 60), default=3.0, show_default=True,
-              help="Seconds for one request to a device.")
-@click.option("--listen", type=click.FloatRange(0.1, 30), default=2.0, show_default=True,
-              help="Seconds to wait for discovery replies.")
-@click.option("--onvif-credentials", type=click.Path(dir_okay=False, path_type=Path),
-              help="File (mode 0600) with user= and password= for ONVIF GetDeviceInformation.")
+@click.option(
+    "--concurrency", type=click.IntRange(1, 4096), default=DEFAULT_CONCURRENCY, show_default=True
+)
+@click.option(
+    "--rate",
+    type=click.FloatRange(1, 100_000),
+    default=DEFAULT_RATE,
+    show_default=True,
+    help="New connections and unicast datagrams per second.",
+)
+@click.option(
+    "--timeout",
+    "request_timeout",
+    type=click.FloatRange(0.1, 60),
+    default=3.0,
+    show_default=True,
+    help="Seconds for one request to a device.",
+)
+@click.option(
+    "--listen",
+    type=click.FloatRange(0.1, 30),
+    default=2.0,
+    show_default=True,
+    help="Seconds to wait for discovery replies.",
+)
+@click.option(
+    "--onvif-credentials",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="File (mode 0600) with user= and password= for ONVIF GetDeviceInformation.",
+)
 @click.option("--save", is_flag=True, help="Remember this scan in the local inventory.")
-@click.option("--db", type=click.Path(dir_okay=False, path_type=Path), help="Inventory database (implies --save).")
+@click.option(
+    "--db",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Inventory database (implies --save).",
+)
 @click.option("--site", help="Site name recorded with the scan (for checklists).")
-@click.option("--port", "port_overrides", multiple=True, metavar="SERVICE=PORT",
-              help="Non-standard port for a UDP/RTSP service, e.g. sadp=47020 (testing).")
-@click.option("--http-port", "http_ports", multiple=True, type=click.IntRange(1, 65535), help="HTTP ports (default 80, 8080).")
-@click.option("--https-port", "https_ports", multiple=True, type=click.IntRange(1, 65535), help="HTTPS ports (default 443, 8443).")
+@click.option(
+    "--port",
+    "port_overrides",
+    multiple=True,
+    metavar="SERVICE=PORT",
+    help="Non-standard port for a UDP/RTSP service, e.g. sadp=47020 (testing).",
+)
+@click.option(
+    "--http-port",
+    "http_ports",
+    multiple=True,
+    type=click.IntRange(1, 65535),
+    help="HTTP ports (default 80, 8080).",
+)
+@click.option(
+    "--https-port",
+    "https_ports",
+    multiple=True,
+    type=click.IntRange(1, 65535),
+    help="HTTPS ports (default 443, 8443).",
+)
 def scan(  # noqa: PLR0913 - click passes every option
     targets: tuple[str, ...],
     exclude: tuple[str, ...],
@@ -137,12 +227,22 @@ def scan(  # noqa: PLR0913 - click passes every option
             if not targets:
                 raise ConfigError("no targets given and no connected IPv4 network found")
             err.print(f"No targets given: scanning this machine's networks: {', '.join(targets)}")
-        scope = build_scope(targets, exclude=exclude, max_addresses=None if yes else MAX_TARGETS_WITHOUT_YES)
+        scope = build_scope(
+            targets, exclude=exclude, max_addresses=None if yes else MAX_TARGETS_WITHOUT_YES
+        )
         options = _scan_options(
-            probes=probes, skip_probes=skip_probes, interfaces=interfaces, multicast=not no_multicast,
-            concurrency=concurrency, rate=rate, request_timeout=request_timeout, listen=listen,
-            onvif_credentials=onvif_credentials, port_overrides=port_overrides,
-            http_ports=http_ports, https_ports=https_ports,
+            probes=probes,
+            skip_probes=skip_probes,
+            interfaces=interfaces,
+            multicast=not no_multicast,
+            concurrency=concurrency,
+            rate=rate,
+            request_timeout=request_timeout,
+            listen=listen,
+            onvif_credentials=onvif_credentials,
+            port_overrides=port_overrides,
+            http_ports=http_ports,
+            https_ports=https_ports,
         )
         chosen_policy = load_policy(policy)
         database = load_database()
@@ -151,7 +251,10 @@ def scan(  # noqa: PLR0913 - click passes every option
     except CamauditError as exc:
         fail(exc)
     if scanner.interfaces:
-        err.print("Multicast discovery on: " + ", ".join(f"{i.name} ({i.network})" for i in scanner.interfaces))
+        err.print(
+            "Multicast discovery on: "
+            + ", ".join(f"{i.name} ({i.network})" for i in scanner.interfaces)
+        )
     result = _run_with_progress(scanner, err)
     if site:
         result = _with_site(result, site)
@@ -186,7 +289,9 @@ def _scan_options(
     for item in port_overrides:
         name, _, number = item.partition("=")
         if name not in DEFAULT_PORTS or not number.isdigit() or not 0 < int(number) < 65536:
-            raise ConfigError(f"--port wants SERVICE=PORT with SERVICE one of {', '.join(DEFAULT_PORTS)}: {item!r}")
+            raise ConfigError(
+                f"--port wants SERVICE=PORT, SERVICE one of {', '.join(DEFAULT_PORTS)}: {item!r}"
+            )
         ports[name] = int(number)
     credentials = load_onvif_credentials(os.environ, onvif_credentials)
     return ScanOptions(
@@ -223,8 +328,14 @@ def _run_with_progress(scanner: Any, err: Console) -> ScanResult:
     """Run the scan with a progress line on stderr; Ctrl-C ends it early with what was found."""
     from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn
 
-    with Progress(TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(),
-                  console=err, transient=True, disable=not err.is_terminal) as bar:
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TaskProgressColumn(),
+        console=err,
+        transient=True,
+        disable=not err.is_terminal,
+    ) as bar:
         tasks: dict[str, Any] = {}
 
         def progress(stage: str, done: int, total: int) -> None:
@@ -294,7 +405,9 @@ def _emit(result: ScanResult, output_format: str, output: Path | None) -> None:
 @main.command()
 @click.argument("source", type=click.File("r", encoding="utf-8", errors="replace"))
 @click.option("--policy", default="uk-2022", show_default=True)
-@click.option("-f", "--format", "output_format", type=click.Choice(FORMATS), default="json", show_default=True)
+@click.option(
+    "-f", "--format", "output_format", type=click.Choice(FORMATS), default="json", show_default=True
+)
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path))
 def identify(source: IO[str], policy: str, output_format: str, output: Path | None) -> None:
     """Judge observations collected elsewhere: JSON lines {"host", "channel", "value"[, "port"]}.
@@ -313,8 +426,13 @@ def identify(source: IO[str], policy: str, output_format: str, output: Path | No
         devices = [chosen_policy.apply(d) for d in identify_hosts(evidence, load_database())]
     except CamauditError as exc:
         fail(exc)
-    result = ScanResult(started_at=started, finished_at=datetime.now(UTC), targets=(),
-                        policy=chosen_policy.id, devices=tuple(order_devices(devices)))
+    result = ScanResult(
+        started_at=started,
+        finished_at=datetime.now(UTC),
+        targets=(),
+        policy=chosen_policy.id,
+        devices=tuple(order_devices(devices)),
+    )
     _emit(result, output_format, output)
 
 
@@ -329,15 +447,19 @@ def read_observations(lines: IO[str]) -> list[Evidence]:
             if not isinstance(item, dict):
                 raise TypeError("not a JSON object")
             port = item.get("port")
-            evidence.append(Evidence(
-                host=IPv4Address(str(item["host"])),
-                channel=_required_text(item, "channel"),
-                value=_required_text(item, "value")[:MAX_VALUE_CHARS],
-                probe="input",
-                port=int(port) if port is not None else None,
-            ))
+            evidence.append(
+                Evidence(
+                    host=IPv4Address(str(item["host"])),
+                    channel=_required_text(item, "channel"),
+                    value=_required_text(item, "value")[:MAX_VALUE_CHARS],
+                    probe="input",
+                    port=int(port) if port is not None else None,
+                )
+            )
         except (ValueError, TypeError, KeyError) as exc:
-            raise ConfigError(f"line {number}: not an observation ({type(exc).__name__}: {exc})") from None
+            raise ConfigError(
+                f"line {number}: not an observation ({type(exc).__name__}: {exc})"
+            ) from None
     return evidence
 
 

@@ -22,7 +22,7 @@ class Evidence:
     port: int | None = None
 
 
-# NOTE: device strings are untrusted; identify truncates before matching and reports escape on output.
+# NOTE: device strings are untrusted: identify truncates before matching, reports escape on output.
 MAX_VALUE_CHARS = 64 * 1024
 
 

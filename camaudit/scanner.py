@@ -30,7 +30,9 @@ from camaudit.targets import Scope
 log = logging.getLogger(__name__)
 
 SWEEP_NAME = "tcp"  # the liveness sweep shows in reports as a probe of its own
-SWEEP_CONCURRENCY = 1024  # pending connects cost one descriptor each; unanswered ones wait out the timeout
+SWEEP_CONCURRENCY = (
+    1024  # pending connects cost one descriptor each; unanswered ones wait out the timeout
+)
 
 # Called with (stage, done, total) as the scan advances; the CLI draws a progress bar with it.
 Progress = Callable[[str, int, int], None]
@@ -41,17 +43,20 @@ def select_probes(options: ScanOptions) -> list[DiscoveryProbe | HostProbe]:
     known = {probe.name for probe in ALL_PROBES}
     unknown = sorted((set(options.probes) | set(options.skip_probes)) - known - {SWEEP_NAME})
     if unknown:
-        raise ConfigError(f"unknown probe(s): {', '.join(unknown)}; choose from {', '.join(sorted(known))}")
-    chosen = [
+        raise ConfigError(
+            f"unknown probe(s): {', '.join(unknown)}; choose from {', '.join(sorted(known))}"
+        )
+    return [
         probe_class()
         for probe_class in ALL_PROBES
         if (not options.probes or probe_class.name in options.probes)
         and probe_class.name not in options.skip_probes
     ]
-    return chosen
 
 
-def choose_interfaces(scope: Scope, options: ScanOptions, available: Sequence[Interface]) -> tuple[Interface, ...]:
+def choose_interfaces(
+    scope: Scope, options: ScanOptions, available: Sequence[Interface]
+) -> tuple[Interface, ...]:
     """Interfaces to send multicast/broadcast discovery on.
 
     Named interfaces when the user gave some; otherwise those whose connected network overlaps the
@@ -73,10 +78,7 @@ def choose_interfaces(scope: Scope, options: ScanOptions, available: Sequence[In
 
 def default_scope_networks(available: Sequence[Interface]) -> list[str]:
     """The directly connected IPv4 networks of this machine's interfaces (loopback left out)."""
-    networks = sorted(
-        {str(iface.network) for iface in available if not iface.address.is_loopback},
-    )
-    return networks
+    return sorted({str(iface.network) for iface in available if not iface.address.is_loopback})
 
 
 @dataclass
@@ -93,16 +95,30 @@ class _ProbeTally:
     def outcome(self) -> ProbeOutcome:
         duration = round(time.monotonic() - self.started, 3)
         if self.skipped is not None:
-            return ProbeOutcome(probe=self.name, status=ProbeStatus.SKIPPED, detail=self.skipped,
-                                duration_s=duration)
+            return ProbeOutcome(
+                probe=self.name,
+                status=ProbeStatus.SKIPPED,
+                detail=self.skipped,
+                duration_s=duration,
+            )
         if self.failures and (self.hosts == 0 or len(self.failures) >= self.hosts):
-            return ProbeOutcome(probe=self.name, status=ProbeStatus.FAILED, detail=self.failures[0],
-                                evidence_count=self.evidence, duration_s=duration)
+            return ProbeOutcome(
+                probe=self.name,
+                status=ProbeStatus.FAILED,
+                detail=self.failures[0],
+                evidence_count=self.evidence,
+                duration_s=duration,
+            )
         detail = f"{self.hosts} host(s)" if self.hosts else ""
         if self.failures:
             detail += f"; failed on {len(self.failures)}: {self.failures[0]}"
-        return ProbeOutcome(probe=self.name, status=ProbeStatus.OK, detail=detail,
-                            evidence_count=self.evidence, duration_s=duration)
+        return ProbeOutcome(
+            probe=self.name,
+            status=ProbeStatus.OK,
+            detail=detail,
+            evidence_count=self.evidence,
+            duration_s=duration,
+        )
 
 
 class Scanner:
@@ -124,7 +140,8 @@ class Scanner:
         self.database = database
         self.policy = policy
         self.interfaces = (
-            interfaces if interfaces is not None
+            interfaces
+            if interfaces is not None
             else choose_interfaces(scope, options, list_interfaces())
         )
         self.progress = progress or (lambda stage, done, total: None)
@@ -145,7 +162,9 @@ class Scanner:
         )
         interrupted = False
         try:
-            open_ports = await self._discover(ctx, [p for p in probes if isinstance(p, DiscoveryProbe)])
+            open_ports = await self._discover(
+                ctx, [p for p in probes if isinstance(p, DiscoveryProbe)]
+            )
             hosts = self._host_targets(open_ports)
             await self._probe_hosts(ctx, [p for p in probes if isinstance(p, HostProbe)], hosts)
         except asyncio.CancelledError:
@@ -155,7 +174,9 @@ class Scanner:
             await _close_shared_resources(ctx)
         return self._result(interrupted=interrupted)
 
-    async def _discover(self, ctx: ProbeContext, probes: list[DiscoveryProbe]) -> dict[IPv4Address, set[int]]:
+    async def _discover(
+        self, ctx: ProbeContext, probes: list[DiscoveryProbe]
+    ) -> dict[IPv4Address, set[int]]:
         self.progress("discovery", 0, len(probes) + 1)
         done = 0
 
@@ -175,7 +196,8 @@ class Scanner:
 
     def _discovery_deadline_s(self, probe_count: int) -> float:
         """Discovery probes send to every target through one shared rate limit, so their deadline
-        grows with the scope: the time to send everything, with room to spare, plus the usual one."""
+        grows with the scope: the time to send everything, with room to spare, plus the usual one.
+        """
         sends = self.scope.size() * (probe_count * 2 + len(self.options.tcp_ports) + 2)
         return self.options.probe_timeout_s + 1.5 * sends / self.options.rate
 
@@ -183,15 +205,25 @@ class Scanner:
         """TCP connect to the usual camera ports of every target; open ports are evidence too."""
         tally = self.tallies.setdefault(SWEEP_NAME, _ProbeTally(SWEEP_NAME))
         open_ports: dict[IPv4Address, set[int]] = defaultdict(set)
-        ports = tuple(dict.fromkeys((*self.options.tcp_ports, *self.options.http_ports,
-                                     *self.options.https_ports, self.options.port("rtsp"))))
+        ports = tuple(
+            dict.fromkeys(
+                (
+                    *self.options.tcp_ports,
+                    *self.options.http_ports,
+                    *self.options.https_ports,
+                    self.options.port("rtsp"),
+                )
+            )
+        )
         gate = asyncio.Semaphore(SWEEP_CONCURRENCY)
 
         async def try_port(address: IPv4Address, port: int) -> None:
             async with gate:
                 await ctx.limiter.acquire()
                 try:
-                    _reader, writer = await open_tcp(address, port, timeout_s=self.options.connect_timeout_s)
+                    _reader, writer = await open_tcp(
+                        address, port, timeout_s=self.options.connect_timeout_s
+                    )
                 except (OSError, TimeoutError):
                     return
                 await close_quietly(writer)
@@ -205,7 +237,13 @@ class Scanner:
             tally.hosts += 1
             for port in sorted(found):
                 self.evidence.append(
-                    Evidence(host=address, channel="tcp.open", value=str(port), probe=SWEEP_NAME, port=port)
+                    Evidence(
+                        host=address,
+                        channel="tcp.open",
+                        value=str(port),
+                        probe=SWEEP_NAME,
+                        port=port,
+                    )
                 )
                 tally.evidence += 1
         return open_ports
@@ -218,12 +256,17 @@ class Scanner:
             address for address in set(open_ports) | set(known) if address in self.scope
         )
         return [
-            HostTarget(ip=address, open_ports=frozenset(open_ports.get(address, ())),
-                       known=tuple(known.get(address, ())))
+            HostTarget(
+                ip=address,
+                open_ports=frozenset(open_ports.get(address, ())),
+                known=tuple(known.get(address, ())),
+            )
             for address in addresses
         ]
 
-    async def _probe_hosts(self, ctx: ProbeContext, probes: list[HostProbe], hosts: list[HostTarget]) -> None:
+    async def _probe_hosts(
+        self, ctx: ProbeContext, probes: list[HostProbe], hosts: list[HostTarget]
+    ) -> None:
         gate = asyncio.Semaphore(max(self.options.concurrency, 1))
         total = len(hosts) * len(probes)
         done = 0
@@ -247,7 +290,12 @@ class Scanner:
                     group.create_task(run_one(probe, host))
 
     async def _guarded(
-        self, name: str, work: object, *, host: IPv4Address | None = None, timeout_s: float | None = None
+        self,
+        name: str,
+        work: object,
+        *,
+        host: IPv4Address | None = None,
+        timeout_s: float | None = None,
     ) -> None:
         """Run one probe call under its deadline; turn its failure into data, never into a crash."""
         tally = self.tallies.setdefault(name, _ProbeTally(name))
@@ -272,8 +320,10 @@ class Scanner:
         tally.evidence += len(found)
 
     def _result(self, *, interrupted: bool) -> ScanResult:
-        devices = [self.policy.apply(device) for device in identify_hosts(
-            self.evidence, self.database, scope=self.scope)]
+        devices = [
+            self.policy.apply(device)
+            for device in identify_hosts(self.evidence, self.database, scope=self.scope)
+        ]
         outcomes = tuple(tally.outcome() for tally in self.tallies.values())
         return ScanResult(
             started_at=self.started_at,

@@ -5,7 +5,13 @@ from __future__ import annotations
 import socket
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from ipaddress import AddressValueError, IPv4Address, IPv4Network, NetmaskValueError, summarize_address_range
+from ipaddress import (
+    AddressValueError,
+    IPv4Address,
+    IPv4Network,
+    NetmaskValueError,
+    summarize_address_range,
+)
 
 from camaudit.errors import ConfigError
 
@@ -37,15 +43,19 @@ class Scope:
 
     def size(self) -> int:
         """How many addresses are in scope (an upper bound when exclusions overlap)."""
-        total = sum(max(net.num_addresses - (2 if net.prefixlen < 31 else 0), 0) for net in self.networks)
+        total = sum(
+            max(net.num_addresses - (2 if net.prefixlen < 31 else 0), 0) for net in self.networks
+        )
         removed = sum(
-            net.num_addresses for net in self.excluded if any(net.subnet_of(t) for t in self.networks)
+            net.num_addresses
+            for net in self.excluded
+            if any(net.subnet_of(t) for t in self.networks)
         )
         return max(total - removed, 0)
 
 
 def parse_target(text: str, *, resolve: bool = True) -> list[IPv4Network]:
-    """One target as typed: an address, a CIDR, a range (a.b.c.d-e or a.b.c.d-a.b.c.e), a host name."""
+    """One target as typed: address, CIDR, range (a.b.c.d-e or a.b.c.d-a.b.c.e) or host name."""
     text = text.strip()
     if not text:
         raise ConfigError("empty target")
@@ -58,7 +68,9 @@ def parse_target(text: str, *, resolve: bool = True) -> list[IPv4Network]:
     except (AddressValueError, NetmaskValueError, ValueError) as exc:
         if any(c.isalpha() for c in text) and resolve and "/" not in text:
             return [IPv4Network(address) for address in _resolve(text)]
-        raise ConfigError(f"not an IPv4 address, network, range or host name: {text!r} ({exc})") from None
+        raise ConfigError(
+            f"not an IPv4 address, network, range or host name: {text!r} ({exc})"
+        ) from None
 
 
 def _parse_range(text: str) -> list[IPv4Network]:

@@ -1,4 +1,4 @@
-"""The command line: exit codes, one-line errors, offline identification, the README's help block."""
+"""The command line: exit codes, one-line errors, offline identification, the README help."""
 
 from __future__ import annotations
 
@@ -15,14 +15,31 @@ README = Path(__file__).resolve().parents[1] / "README.md"
 
 HIKVISION_OBSERVATIONS = [
     {"host": "198.51.100.10", "channel": "http.server", "value": "DNVRS-Webs"},
-    {"host": "198.51.100.10", "channel": "rtsp.www_authenticate",
-     "value": 'Digest realm="IP Camera(A1B2C)", nonce="0123456789abcdef0123456789abcdef", stale="FALSE"'},
-    {"host": "198.51.100.10", "channel": "wsd.scopes",
-     "value": "onvif://www.onvif.org/type/video_encoder onvif://www.onvif.org/hardware/DS-2CD2143G2-I "
-              "onvif://www.onvif.org/name/HIKVISION%20DS-2CD2143G2-I onvif://www.onvif.org/location/city/hangzhou"},
-    {"host": "198.51.100.11", "channel": "http.www_authenticate",
-     "value": 'Digest realm="AXIS_ACCC8E112233", nonce="00054cecY7165349339ae05f7017797d6b0aaad38f6ff45", stale=FALSE'},
-    {"host": "198.51.100.11", "channel": "tls.subject", "value": "CN=axis-accc8e112233,O=Axis Communications AB"},
+    {
+        "host": "198.51.100.10",
+        "channel": "rtsp.www_authenticate",
+        "value": 'Digest realm="IP Camera(A1B2C)", nonce="0123456789abcdef0123456789abcdef", '
+        'stale="FALSE"',
+    },
+    {
+        "host": "198.51.100.10",
+        "channel": "wsd.scopes",
+        "value": "onvif://www.onvif.org/type/video_encoder "
+        "onvif://www.onvif.org/hardware/DS-2CD2143G2-I "
+        "onvif://www.onvif.org/name/HIKVISION%20DS-2CD2143G2-I "
+        "onvif://www.onvif.org/location/city/hangzhou",
+    },
+    {
+        "host": "198.51.100.11",
+        "channel": "http.www_authenticate",
+        "value": 'Digest realm="AXIS_ACCC8E112233", '
+        'nonce="00054cecY7165349339ae05f7017797d6b0aaad38f6ff45", stale=FALSE',
+    },
+    {
+        "host": "198.51.100.11",
+        "channel": "tls.subject",
+        "value": "CN=axis-accc8e112233,O=Axis Communications AB",
+    },
 ]
 
 
@@ -40,7 +57,11 @@ class TestIdentifyCommand:
         report = json.loads(out)
         assert report["schema"] == "camaudit.scan/1"
         first, second = report["devices"]
-        assert (first["ip"], first["maker"], first["flagged"]) == ("198.51.100.10", "hikvision", True)
+        assert (first["ip"], first["maker"], first["flagged"]) == (
+            "198.51.100.10",
+            "hikvision",
+            True,
+        )
         assert first["model"] == "DS-2CD2143G2-I"
         assert first["verdict"] == "confirmed"
         assert {item["channel"] for item in first["evidence"]} >= {"http.server", "wsd.scopes"}
@@ -57,7 +78,9 @@ class TestIdentifyCommand:
 
     def test_a_bad_address_is_a_usage_error(self) -> None:
         """A host that is not an IPv4 address is refused with exit 2."""
-        code, _, err = run("identify", "-", input='{"host": "camera", "channel": "mac", "value": "x"}\n')
+        code, _, err = run(
+            "identify", "-", input='{"host": "camera", "channel": "mac", "value": "x"}\n'
+        )
         assert code == 2
         assert "line 1" in err
 
@@ -96,8 +119,9 @@ def test_readme_usage_block_is_current() -> None:
     assert block.group(1).strip() == result.stdout.strip()
 
 
-@pytest.mark.parametrize("command", ["scan", "identify", "fingerprints", "lab", "demo", "checklist",
-                                     "report", "history"])
+@pytest.mark.parametrize(
+    "command", ["scan", "identify", "fingerprints", "lab", "demo", "checklist", "report", "history"]
+)
 def test_every_command_has_help(command: str) -> None:
     """Every command answers --help with exit 0."""
     code, out, _ = run(command, "--help")

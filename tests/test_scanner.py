@@ -26,7 +26,9 @@ async def start_web(address: str, server_header: str) -> tuple[web.AppRunner, in
     """An HTTP responder on loopback that answers like an embedded camera web server."""
 
     async def index(_request: web.Request) -> web.Response:
-        return web.Response(status=302, headers={"Server": server_header, "Location": "/doc/page/login.asp"})
+        return web.Response(
+            status=302, headers={"Server": server_header, "Location": "/doc/page/login.asp"}
+        )
 
     app = web.Application()
     app.router.add_get("/", index)
@@ -38,11 +40,19 @@ async def start_web(address: str, server_header: str) -> tuple[web.AppRunner, in
     return runner, port
 
 
-def scanner_for(port: int, probes: list[DiscoveryProbe | HostProbe], **overrides: object) -> Scanner:
+def scanner_for(
+    port: int, probes: list[DiscoveryProbe | HostProbe], **overrides: object
+) -> Scanner:
     settings: dict[str, object] = {"probe_timeout_s": 2.0, **overrides}
     options = ScanOptions(tcp_ports=(port,), http_ports=(port,), https_ports=(), **settings)  # type: ignore[arg-type]
-    return Scanner(build_scope([CAMERA]), options, database=load_database(), policy=load_policy("uk-2022"),
-                   interfaces=(), probes=probes)
+    return Scanner(
+        build_scope([CAMERA]),
+        options,
+        database=load_database(),
+        policy=load_policy("uk-2022"),
+        interfaces=(),
+        probes=probes,
+    )
 
 
 class Explodes(HostProbe):
@@ -101,11 +111,13 @@ async def test_a_hikvision_web_server_on_loopback_is_found_and_flagged() -> None
 
 
 async def test_failing_hanging_and_unavailable_probes_are_reported_not_fatal() -> None:
-    """Each broken probe becomes a failed/skipped outcome; the working probe's device is still there."""
+    """Each broken probe becomes a failed/skipped outcome; the working probe's device is there."""
     runner, port = await start_web(CAMERA, "DNVRS-Webs")
     try:
-        result = await scanner_for(port, [NeedsRoot(), HttpBannerProbe(), Explodes(), Hangs()],
-                                   ).run()
+        result = await scanner_for(
+            port,
+            [NeedsRoot(), HttpBannerProbe(), Explodes(), Hangs()],
+        ).run()
     finally:
         await runner.cleanup()
     outcomes = {outcome.probe: outcome for outcome in result.probes}

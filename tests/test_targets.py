@@ -32,7 +32,9 @@ class TestParseTarget:
         networks = parse_target("198.18.0.250-198.18.1.5")
         assert sum(n.num_addresses for n in networks) == 12
 
-    @pytest.mark.parametrize("text", ["198.51.100.40-10", "198.51.100.1-300", "300.1.1.1", "198.51.100.0/33", ""])
+    @pytest.mark.parametrize(
+        "text", ["198.51.100.40-10", "198.51.100.1-300", "300.1.1.1", "198.51.100.0/33", ""]
+    )
     def test_nonsense_is_a_config_error(self, text: str) -> None:
         """Bad targets raise ConfigError with the text in the message."""
         with pytest.raises(ConfigError):

@@ -22,9 +22,7 @@ def fingerprints_group() -> None:
 @click.argument("files", nargs=-1, type=click.Path(exists=True, path_type=Path))
 def verify_command(files: tuple[Path, ...]) -> None:
     """Check fingerprint FILES (default: every shipped file); exit 1 if any problem is found."""
-    lines = (
-        verify.verify_paths(files) if files else verify.verify_database(lenient_database())
-    )
+    lines = verify.verify_paths(files) if files else verify.verify_database(lenient_database())
     for line in lines:
         click.echo(line)
     if lines:

@@ -46,7 +46,7 @@ class ProbeContext:
                 log.debug("closing a probe resource failed: %s", exc)
 
     def unicast_targets(self) -> Iterator[IPv4Address]:
-        """Every address in scope: directed discovery reaches routed subnets that multicast cannot."""
+        """Every address in scope: directed discovery reaches routed subnets multicast cannot."""
         return self.scope.addresses()
 
     def log_once(self, message: str, *args: object) -> None:
@@ -80,7 +80,7 @@ class DiscoveryProbe(ABC):
 
     @abstractmethod
     async def discover(self, ctx: ProbeContext) -> list[Evidence]:
-        """Evidence about every host that answered (the scanner drops out-of-scope hosts' probing)."""
+        """Evidence about every host that answered (out-of-scope hosts are never probed further)."""
 
 
 class HostProbe(ABC):

@@ -41,8 +41,18 @@ def render(result: ScanResult) -> str:
     """One row per device, flagged first, then by IP."""
     rows = [
         (
-            d.ip, d.mac, d.maker, d.brand, d.model, d.firmware, d.serial, d.device_type,
-            d.verdict.value, f"{d.confidence:.2f}", "yes" if d.flagged else "no", d.flag_reason,
+            d.ip,
+            d.mac,
+            d.maker,
+            d.brand,
+            d.model,
+            d.firmware,
+            d.serial,
+            d.device_type,
+            d.verdict.value,
+            f"{d.confidence:.2f}",
+            "yes" if d.flagged else "no",
+            d.flag_reason,
             "yes" if d.in_scope else "no",
             " | ".join(evidence_line(item) for item in strongest_evidence(d)),
         )  # fmt: skip

@@ -194,8 +194,9 @@ def _evidence_from(raw: Any, where: str) -> EvidenceItem:
 
 def _conflict_from(raw: Any, where: str) -> Conflict:
     r = _Reader(raw, where)
-    return Conflict(fact=r.text("fact"), chosen=r.text("chosen"), other=r.text("other"),
-                    rule=r.text("rule"))
+    return Conflict(
+        fact=r.text("fact"), chosen=r.text("chosen"), other=r.text("other"), rule=r.text("rule")
+    )
 
 
 def _device_from(raw: Any, where: str) -> Device:

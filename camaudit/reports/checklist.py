@@ -216,8 +216,7 @@ def merge(fresh: Checklist, old: Checklist) -> Checklist:
     fresh_rows = [*fresh.rows, *fresh.verify]
     fresh_main_count = len(fresh.rows)
     pairs = {
-        new_i: old_i
-        for old_i, new_i in pair_up(old_rows, fresh_rows, _row_identity, _row_identity)
+        new_i: old_i for old_i, new_i in pair_up(old_rows, fresh_rows, _row_identity, _row_identity)
     }
     old_to_new = {old_i: new_i for new_i, old_i in pairs.items()}
     next_item = max((r.item for r in old_rows if r.item is not None), default=0) + 1

@@ -74,10 +74,20 @@ _SCAN_ID_OPT = click.option(
 @_SCAN_ARG
 @_DB_OPT
 @_SCAN_ID_OPT
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
-              help="Checklist file; an existing CSV/XLSX keeps its staff edits.")
-@click.option("--format", "fmt", type=click.Choice(checklist.FORMATS), default=None,
-              help="Default: from the file ending.")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="Checklist file; an existing CSV/XLSX keeps its staff edits.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(checklist.FORMATS),
+    default=None,
+    help="Default: from the file ending.",
+)
 @click.option("--site", default=None, help="Site name for every row (default: the scan's).")
 def checklist_command(
     scan_file: Path | None,
@@ -112,8 +122,13 @@ def checklist_command(
 @_SCAN_ID_OPT
 @click.option("--format", "fmt", type=click.Choice(["table", *REPORTS]), default="table",
               show_default=True)  # fmt: skip
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Write here instead of standard output.")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write here instead of standard output.",
+)
 def report_command(
     scan_file: Path | None, db: Path | None, scan_id: int | None, fmt: str, output: Path | None
 ) -> None:

@@ -63,7 +63,8 @@ def render_table(result: ScanResult, console: Console) -> None:
     for d in ordered_devices(result.devices):
         if not d.flagged:
             continue
-        console.print(Text(f"{d.ip} flagged: {clean_text(d.flag_reason) or 'no reason given'}",
-                           style="bold"))
+        console.print(
+            Text(f"{d.ip} flagged: {clean_text(d.flag_reason) or 'no reason given'}", style="bold")
+        )
         for item in strongest_evidence(d):
             console.print(Text("  " + evidence_line(item)))

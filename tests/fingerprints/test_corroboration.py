@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from test_negatives import identify_alone
+
 from camaudit.identify.loader import Database
 from camaudit.models import Verdict
-
-from test_negatives import identify_alone
 
 HIK_SCOPES = (
     "onvif://www.onvif.org/type/video_encoder onvif://www.onvif.org/Profile/Streaming "
@@ -24,7 +24,11 @@ def test_a_brand_read_off_a_mac_prefix_adds_nothing_to_the_prefix(database: Data
 def test_a_model_from_the_hardware_scope_corroborates_the_name_scope(database: Database) -> None:
     """The name scope names Hikvision; the hardware scope's DS- model says so independently."""
     device = identify_alone(database, ("wsd.scopes", HIK_SCOPES))
-    assert (device.maker, device.model, device.verdict) == ("hikvision", "DS-2CD2T47G2-L", Verdict.CONFIRMED)
+    assert (device.maker, device.model, device.verdict) == (
+        "hikvision",
+        "DS-2CD2T47G2-L",
+        Verdict.CONFIRMED,
+    )
 
 
 def test_an_oem_label_on_a_mac_prefix_stays_weak(database: Database) -> None:

@@ -71,7 +71,9 @@ MAKERS_OWN_BLOCKS = [
 
 
 @pytest.mark.parametrize(("mac", "maker"), MAKERS_OWN_BLOCKS)
-def test_a_makers_own_mac_block_is_likely_never_confirmed(mac: str, maker: str, database: Database) -> None:
+def test_a_makers_own_mac_block_is_likely_never_confirmed(
+    mac: str, maker: str, database: Database
+) -> None:
     """A covered maker's own OUI alone: LIKELY (so flagged), never CONFIRMED."""
     device = identify_alone(database, ("mac", mac))
     assert (device.maker, device.verdict) == (maker, Verdict.LIKELY)

@@ -142,8 +142,8 @@ def test_a_derived_match_is_no_surer_than_the_match_that_fed_it(write_db: WriteF
     hits = match_host([ev("http.title", "DS-2CD2385G1-I")], db)
     derived = [h for h in hits if h.evidence.channel == "model"]
     assert [h.match.confidence for h in derived] == [0.3]
-    strong = match_host([ev("sadp", "<ProbeMatch><DeviceDescription>DS-2CD2385G1-I</DeviceDescription></ProbeMatch>")],
-                        write_db(sadp=SADP))
+    reply = "<ProbeMatch><DeviceDescription>DS-2CD2385G1-I</DeviceDescription></ProbeMatch>"
+    strong = match_host([ev("sadp", reply)], write_db(sadp=SADP))
     assert strong[0].match.confidence == 0.95
 
 

@@ -34,8 +34,9 @@ def main() -> None:
     parser.add_argument("--interface", required=True)
     parser.add_argument("--no-interfaces", action="store_true", help="neighbour table only")
     parser.add_argument("--drop-root", action="store_true", help="run the probe as nobody")
-    parser.add_argument("--high-fds", action="store_true",
-                        help="hold 1,100 descriptors first, as a full scan does")
+    parser.add_argument(
+        "--high-fds", action="store_true", help="hold 1,100 descriptors first, as a full scan does"
+    )
     args = parser.parse_args()
     held = hold_descriptors(1100) if args.high_fds else []
 

@@ -144,10 +144,13 @@ async def test_report_renders_offline_and_escaped(report_file: Path, tmp_path: P
                 if e.get("method") == "Network.requestWillBeSent"]  # fmt: skip
     assert requests, "the page load itself should have been seen"
     assert [url for url in requests if not url.startswith("file://")] == []
-    errors = [e for e in page.events
-              if (e.get("method") == "Runtime.consoleAPICalled" and e["params"]["type"] == "error")
-              or e.get("method") == "Runtime.exceptionThrown"
-              or (e.get("method") == "Log.entryAdded" and e["params"]["entry"]["level"] == "error")]
+    errors = [
+        e
+        for e in page.events
+        if (e.get("method") == "Runtime.consoleAPICalled" and e["params"]["type"] == "error")
+        or e.get("method") == "Runtime.exceptionThrown"
+        or (e.get("method") == "Log.entryAdded" and e["params"]["entry"]["level"] == "error")
+    ]
     assert errors == [], json.dumps(errors)[:2000]
 
 
