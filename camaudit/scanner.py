@@ -172,7 +172,9 @@ class Scanner:
             log.warning("scan interrupted; reporting what was found so far")
         finally:
             await _close_shared_resources(ctx)
-        return self._result(interrupted=interrupted)
+        # Identification is pure but reads the fingerprint and MAC tables on first use: keep it
+        # off the event loop so the loop never blocks.
+        return await asyncio.to_thread(self._result, interrupted=interrupted)
 
     async def _discover(
         self, ctx: ProbeContext, probes: list[DiscoveryProbe]

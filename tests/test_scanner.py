@@ -7,12 +7,14 @@ from ipaddress import IPv4Address
 from typing import ClassVar
 
 from aiohttp import web
+from blockbuster import blockbuster_ctx
 
 from camaudit.errors import ProbeError, ProbeUnavailable
 from camaudit.identify.loader import load_database
 from camaudit.identify.policy import load_policy
 from camaudit.models import Evidence, ProbeStatus
 from camaudit.options import ScanOptions
+from camaudit.probes import ALL_PROBES
 from camaudit.probes.base import DiscoveryProbe, HostProbe, HostTarget, ProbeContext
 from camaudit.probes.http_banner import HttpBannerProbe
 from camaudit.scanner import Scanner
@@ -156,3 +158,31 @@ async def test_a_cancelled_scan_returns_what_it_found_marked_interrupted() -> No
         await runner.cleanup()
     assert result.interrupted
     assert [str(device.ip) for device in result.devices] == [CAMERA]
+
+
+class HearsAMac(DiscoveryProbe):
+    """A MAC for the camera, so identification has to read the IEEE registry during the scan."""
+
+    name: ClassVar[str] = "hears_mac"
+
+    async def discover(self, ctx: ProbeContext) -> list[Evidence]:
+        return [
+            Evidence(
+                host=IPv4Address(CAMERA), channel="mac", value="58:50:ed:00:00:01", probe=self.name
+            )
+        ]
+
+
+async def test_a_scan_with_every_probe_never_blocks_the_event_loop() -> None:
+    """blockbuster raises on any blocking call (file, socket, sleep) made on the loop's thread."""
+    runner, port = await start_web(CAMERA, "DNVRS-Webs")
+    short = {f"{name}_listen_s": 0.3 for name in ("wsd", "ssdp", "sadp", "dhip", "mdns", "arp")}
+    try:
+        scanner = scanner_for(port, [probe() for probe in ALL_PROBES] + [HearsAMac()], **short)
+        with blockbuster_ctx():
+            result = await scanner.run()
+    finally:
+        await runner.cleanup()
+    assert {outcome.probe for outcome in result.probes} >= {"http_banner", "sadp", "arp"}
+    assert all(outcome.status is not ProbeStatus.FAILED for outcome in result.probes)
+    assert [(str(d.ip), d.maker) for d in result.devices] == [(CAMERA, "hikvision")]
