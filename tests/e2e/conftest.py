@@ -97,9 +97,8 @@ class LabHandle:
         return control.requests_seen(self.labid)
 
 
-@pytest.fixture(scope="session")
-def lab() -> Iterator[LabHandle]:
-    """The self-test site, up for the whole session, always taken down afterwards."""
+def running_lab(site_file: Path) -> Iterator[LabHandle]:
+    """A site up in fresh namespaces for as long as the caller holds it, always taken down."""
     reason = netns_unavailable()
     if reason:
         pytest.skip(reason)
@@ -108,12 +107,24 @@ def lab() -> Iterator[LabHandle]:
     # numbered base temp folders, and the scans write into this folder from another process.
     workdir = Path(tempfile.mkdtemp(prefix=f"camaudit-e2e-{labid}-"))
     try:
-        result = control.up(str(SITE_FILE), labid=labid)
+        result = control.up(str(site_file), labid=labid)
         yield LabHandle(labid=labid, site=result.site, workdir=workdir)
     finally:
         control.down(labid)
         shutil.rmtree(workdir, ignore_errors=True)
     assert topology.list_namespaces(labid) == [], "namespaces left behind"
+
+
+@pytest.fixture(scope="session")
+def lab() -> Iterator[LabHandle]:
+    """The self-test site, up for the whole session, always taken down afterwards."""
+    yield from running_lab(SITE_FILE)
+
+
+@pytest.fixture(scope="module")
+def default_lab() -> Iterator[LabHandle]:
+    """The default site (every shipped persona; what `camaudit demo` scans), up for one module."""
+    yield from running_lab(SITES_DIR / "default.toml")
 
 
 @pytest.fixture(scope="session")
