@@ -217,24 +217,25 @@ class Scanner:
                 )
             )
         )
-        gate = asyncio.Semaphore(SWEEP_CONCURRENCY)
+        # A fixed pool of workers draws from one lazy iterator, so a /16 (half a million
+        # address-port pairs) costs SWEEP_CONCURRENCY tasks, not one task per pair.
+        pairs = ((address, port) for address in self.scope.addresses() for port in ports)
 
-        async def try_port(address: IPv4Address, port: int) -> None:
-            async with gate:
+        async def worker() -> None:
+            for address, port in pairs:
                 await ctx.limiter.acquire()
                 try:
                     _reader, writer = await open_tcp(
                         address, port, timeout_s=self.options.connect_timeout_s
                     )
                 except (OSError, TimeoutError):
-                    return
+                    continue
                 await close_quietly(writer)
                 open_ports[address].add(port)
 
         async with asyncio.TaskGroup() as group:
-            for address in self.scope.addresses():
-                for port in ports:
-                    group.create_task(try_port(address, port))
+            for _ in range(SWEEP_CONCURRENCY):
+                group.create_task(worker())
         for address, found in sorted(open_ports.items()):
             tally.hosts += 1
             for port in sorted(found):
