@@ -17,6 +17,7 @@ from typing import IO, Any, NoReturn
 
 import click
 from rich.console import Console
+from rich.text import Text
 
 from camaudit import __version__
 from camaudit.errors import CamauditError, ConfigError
@@ -368,16 +369,24 @@ def _with_site(result: ScanResult, site: str) -> ScanResult:
 
 
 def _save(result: ScanResult, db: Path | None, err: Console) -> None:
-    """Remember the scan; a failure here is reported but never loses the report itself."""
+    """Remember the scan and say what changed since the previous one; a failure here is reported
+    but never loses the report itself."""
+    from camaudit.inventory.commands import render_diff
+    from camaudit.inventory.diff import diff
     from camaudit.inventory.store import Store, default_path
 
+    path = db or default_path()
     try:
-        with Store(db or default_path()) as store:
+        with Store(path) as store:
+            previous = store.latest(1)
             scan_id = store.save(result)
     except CamauditError as exc:
-        err.print(f"warning: scan not saved to the inventory: {exc}")
+        err.print(Text(f"warning: scan not saved to the inventory: {exc}"))
         return
-    err.print(f"Saved as scan {scan_id} in {db or default_path()}")
+    err.print(Text(f"Saved as scan {scan_id} in {path}"))
+    if previous:
+        err.print(Text("Changes since the previous saved scan:"))
+        render_diff(diff(previous[0], result), err)
 
 
 def _emit(result: ScanResult, output_format: str, output: Path | None) -> None:
