@@ -96,14 +96,24 @@ def _pick(fact: str, hits: Sequence[Hit]) -> tuple[str | None, list[Conflict]]:
         return None, []
     ranked = sorted(candidates, key=lambda h: -h.match.confidence)
     chosen = ranked[0].match.facts[fact]
+    # A value that contains the chosen one states the same fact more fully (a full Hikvision
+    # serial holds the digits an mDNS instance name shows): take the fuller, record no conflict.
+    fuller = [h.match.facts[fact] for h in ranked if _contains(h.match.facts[fact], chosen)]
+    chosen = max(fuller, key=len, default=chosen)
     conflicts: list[Conflict] = []
     seen: list[str] = [chosen]
     for hit in ranked[1:]:
         other = hit.match.facts[fact]
-        if not any(_same(other, value) for value in seen):
+        if not any(_same(other, value) or _contains(value, other) for value in seen):
             seen.append(other)
             conflicts.append(Conflict(fact=fact, chosen=chosen, other=other, rule=hit.match.rule))
     return chosen, conflicts
+
+
+def _contains(longer: str, shorter: str) -> bool:
+    """True when `longer` holds `shorter` (ignoring case and outer spaces) and says more."""
+    outer, inner = longer.strip().casefold(), shorter.strip().casefold()
+    return len(outer) > len(inner) > 0 and inner in outer
 
 
 def _consistent(hits: Sequence[Hit], maker: str | None) -> list[Hit]:

@@ -124,11 +124,21 @@ def test_facts_take_the_most_confident_value_and_keep_others() -> None:
     """Model comes from the strongest rule; a different model elsewhere becomes a conflict."""
     device = merge(
         hit("sadp", 0.95, maker="hikvision", model="DS-2CD2385G1-I"),
-        hit("wsd.scopes", 0.6, model="DS-2CD2385G1"),
+        hit("wsd.scopes", 0.6, model="DS-2CD2143G2-I"),
         hit("http.server", 0.5, model="ds-2cd2385g1-i "),  # same model, other spelling: no conflict
     )
     assert device.model == "DS-2CD2385G1-I"
-    assert [(c.fact, c.other) for c in device.conflicts] == [("model", "DS-2CD2385G1")]
+    assert [(c.fact, c.other) for c in device.conflicts] == [("model", "DS-2CD2143G2-I")]
+
+
+def test_a_fuller_statement_of_the_same_fact_wins_without_a_conflict() -> None:
+    """An mDNS instance shows the serial's digits; SADP the whole serial: the whole one is kept."""
+    device = merge(
+        hit("mdns.service", 0.9, maker="hikvision", serial="733050127"),
+        hit("sadp", 0.85, maker="hikvision", serial="DS-2CD2722FWD-IZS20170321BBWR733050127"),
+    )
+    assert device.serial == "DS-2CD2722FWD-IZS20170321BBWR733050127"
+    assert device.conflicts == ()
 
 
 def test_brand_falls_back_to_the_maker_display_name() -> None:
