@@ -82,6 +82,7 @@ _SCAN_ID_OPT = click.option(
     help="Checklist file; an existing CSV/XLSX keeps its staff edits.",
 )
 @click.option(
+    "-f",
     "--format",
     "fmt",
     type=click.Choice(checklist.FORMATS),
@@ -120,7 +121,7 @@ def checklist_command(
 @_SCAN_ARG
 @_DB_OPT
 @_SCAN_ID_OPT
-@click.option("--format", "fmt", type=click.Choice(["table", *REPORTS]), default="table",
+@click.option("-f", "--format", "fmt", type=click.Choice(["table", *REPORTS]), default="table",
               show_default=True)  # fmt: skip
 @click.option(
     "-o",
