@@ -145,8 +145,8 @@ def _distinct_locations(
 
 
 def _msearches(destination: str, port: int) -> list[bytes]:
-    """One M-SEARCH per search target; HOST names the group or the target asked directly."""
-    return [
-        ssdp_codec.build_msearch(target, host=destination, port=port)
-        for target in ssdp_codec.SEARCH_TARGETS
-    ]
+    """One M-SEARCH per search target to the group; one `ssdp:all` to a target asked directly,
+    which draws every search target it has, the root device among them (UPnP DA 1.1 §1.3.2).
+    HOST names the group or the target."""
+    targets = ssdp_codec.SEARCH_TARGETS if destination == SSDP_GROUP else ("ssdp:all",)
+    return [ssdp_codec.build_msearch(target, host=destination, port=port) for target in targets]

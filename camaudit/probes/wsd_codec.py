@@ -69,7 +69,9 @@ def new_message_id() -> str:
 
 
 def build_probe(message_id: str, types: str) -> bytes:
-    """A SOAP 1.2 Probe asking for one device type, e.g. "dn:NetworkVideoTransmitter"."""
+    """A SOAP 1.2 Probe asking for one device type, e.g. "dn:NetworkVideoTransmitter", or with
+    `types` empty for every target service (WS-Discovery 1.1 §5.1: no Types matches any)."""
+    types_element = f"<d:Types>{types}</d:Types>" if types else ""
     return (
         '<?xml version="1.0" encoding="UTF-8"?>'
         f'<s:Envelope xmlns:s="{SOAP12_NS}" xmlns:a="{WSA_NS}" xmlns:d="{WSD_NS}"'
@@ -80,7 +82,7 @@ def build_probe(message_id: str, types: str) -> bytes:
         f"<a:ReplyTo><a:Address>{ANONYMOUS}</a:Address></a:ReplyTo>"
         f'<a:To s:mustUnderstand="1">{DISCOVERY_TO}</a:To>'
         "</s:Header>"
-        f"<s:Body><d:Probe><d:Types>{types}</d:Types></d:Probe></s:Body>"
+        f"<s:Body><d:Probe>{types_element}</d:Probe></s:Body>"
         "</s:Envelope>"
     ).encode()
 

@@ -23,11 +23,16 @@ class WsDiscoveryProbe(DiscoveryProbe):
     description: ClassVar[str] = "WS-Discovery Probe (UDP 3702, multicast and unicast)"
 
     async def discover(self, ctx: ProbeContext) -> list[Evidence]:
-        """Evidence from every ProbeMatch that answers one of our two Probes."""
+        """Evidence from every ProbeMatch that answers one of our Probes."""
         probes = {wsd_codec.new_message_id(): types for types in wsd_codec.PROBE_TYPES}
-        payloads = [
+        to_group = [
             wsd_codec.build_probe(message_id, types) for message_id, types in probes.items()
         ]
+        # NOTE: the group hears only camera-typed Probes, so printers and PCs on the segment stay
+        # quiet; a target asked directly gets one untyped Probe, which any device type answers,
+        # instead of one per type: half the datagrams against the scan's rate budget.
+        untyped_id = wsd_codec.new_message_id()
+        to_target = [wsd_codec.build_probe(untyped_id, "")]
         # Directed Probes reach targets behind routers, where multicast (TTL 1) never goes;
         # replies come back unicast to the asking socket.
         request = udp_discovery.UdpAsk(
@@ -35,11 +40,11 @@ class WsDiscoveryProbe(DiscoveryProbe):
             group=WSD_GROUP,
             port=ctx.options.port("wsd"),
             listen_s=ctx.options.wsd_listen_s,
-            payloads=udp_discovery.same_payloads(*payloads),
+            payloads=lambda destination: to_group if destination == WSD_GROUP else to_target,
         )
         datagrams = await udp_discovery.ask(ctx, request)
         log.debug("wsdiscovery: %d datagrams received", len(datagrams))
-        return _dedupe(self._read(ctx, datagrams, relates_to=probes.keys()))
+        return _dedupe(self._read(ctx, datagrams, relates_to=[*probes, untyped_id]))
 
     def _read(
         self, ctx: ProbeContext, datagrams: Iterable[Datagram], *, relates_to: Iterable[str]

@@ -134,17 +134,15 @@ class TestCodec:
 
 class TestLoopback:
     async def test_unicast_probe_match_becomes_evidence(self) -> None:
-        """Both Probes reach the device; its ProbeMatch becomes deduplicated wsd.* evidence."""
+        """One untyped Probe reaches the device directly; its ProbeMatch becomes wsd.* evidence."""
         handler = answer_probes_with("wsd/hikvision_probematches.xml")
         async with udp_responder(handler) as device:
             ctx = make_ctx(ports={"wsd": device.port})
             evidence = await WsDiscoveryProbe().discover(ctx)
-        assert len(device.received) == 2
-        types_asked = sorted(
-            probe.split(b"<d:Types>")[1].split(b"<")[0] for probe in device.received
-        )
-        assert types_asked == [b"dn:NetworkVideoTransmitter", b"tds:Device"]
-        assert len({message_id_of(probe) for probe in device.received}) == 2
+        assert len(device.received) == 1
+        # WS-Discovery 1.1 §5.1: a Probe without Types matches every target service.
+        assert b"<d:Probe></d:Probe>" in device.received[0]
+        assert message_id_of(device.received[0]).startswith(b"urn:uuid:")
         channels = sorted(item.channel for item in evidence)
         assert channels == ["wsd.epr", "wsd.scopes", "wsd.types", "wsd.xaddrs"]
         assert all(item.host == HOST and item.port == device.port for item in evidence)
@@ -196,7 +194,7 @@ class TestLoopback:
         async with udp_responder(lambda _probe: []) as device:
             evidence = await WsDiscoveryProbe().discover(make_ctx(ports={"wsd": device.port}))
         assert evidence == []
-        assert len(device.received) == 2
+        assert len(device.received) == 1
 
     async def test_closed_port_gives_no_evidence(self) -> None:
         """Nothing listening (ICMP port unreachable) is not an error."""
@@ -228,4 +226,4 @@ class TestLoopback:
             ctx = make_ctx("127.0.0.0/30", ports={"wsd": device.port})
             ctx.limiter = limiter  # type: ignore[assignment]
             await WsDiscoveryProbe().discover(ctx)
-        assert limiter.calls == 2 * 2  # two hosts in a /30, two Probes each
+        assert limiter.calls == 2  # two hosts in a /30, one untyped Probe each
