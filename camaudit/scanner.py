@@ -30,9 +30,8 @@ from camaudit.targets import Scope
 log = logging.getLogger(__name__)
 
 SWEEP_NAME = "tcp"  # the liveness sweep shows in reports as a probe of its own
-SWEEP_CONCURRENCY = (
-    1024  # pending connects cost one descriptor each; unanswered ones wait out the timeout
-)
+# Pending connects cost one descriptor each, and unanswered ones wait out the connect timeout.
+SWEEP_CONCURRENCY = 1024
 
 # Called with (stage, done, total) as the scan advances; the CLI draws a progress bar with it.
 Progress = Callable[[str, int, int], None]
@@ -171,7 +170,7 @@ class Scanner:
             interrupted = True
             log.warning("scan interrupted; reporting what was found so far")
         finally:
-            await _close_shared_resources(ctx)
+            await ctx.aclose()  # shared resources probes registered, e.g. the HTTP session
         # Identification is pure but reads the fingerprint and MAC tables on first use: keep it
         # off the event loop so the loop never blocks.
         return await asyncio.to_thread(self._result, interrupted=interrupted)
@@ -319,6 +318,10 @@ class Scanner:
         except OSError as exc:  # a probe that let a socket error escape; still not the scan's end
             tally.failures.append(f"{name}: {exc.strerror or exc}{where}")
             return
+        except Exception as exc:  # noqa: BLE001 - a bug in one probe must not end the whole scan
+            log.exception("%s: internal error%s; the scan goes on without it", name, where)
+            tally.failures.append(f"{name}: internal error ({type(exc).__name__}: {exc}){where}")
+            return
         self.evidence.extend(found)
         tally.evidence += len(found)
 
@@ -343,9 +346,3 @@ def order_devices(devices: Iterable[Device]) -> list[Device]:
     """Flagged first, then in-scope before out-of-scope, then by address."""
     return sorted(devices, key=lambda d: (not d.flagged, not d.in_scope, d.ip))
 
-
-async def _close_shared_resources(ctx: ProbeContext) -> None:
-    """Close per-scan resources that probes hung on the context (e.g. a shared HTTP session)."""
-    closer = getattr(ctx, "aclose", None)
-    if closer is not None:
-        await closer()

@@ -186,3 +186,25 @@ async def test_a_scan_with_every_probe_never_blocks_the_event_loop() -> None:
     assert {outcome.probe for outcome in result.probes} >= {"http_banner", "sadp", "arp"}
     assert all(outcome.status is not ProbeStatus.FAILED for outcome in result.probes)
     assert [(str(d.ip), d.maker) for d in result.devices] == [(CAMERA, "hikvision")]
+
+
+class HasABug(HostProbe):
+    """A probe with a programming error: it must cost only itself, not the scan."""
+
+    name: ClassVar[str] = "has_a_bug"
+
+    async def probe(self, host: HostTarget, ctx: ProbeContext) -> list[Evidence]:
+        raise ValueError("filedescriptor out of range in select()")
+
+
+async def test_a_bug_in_one_probe_is_reported_and_the_scan_goes_on() -> None:
+    """An unexpected exception becomes a failed outcome naming it; other probes' results stay."""
+    runner, port = await start_web(CAMERA, "DNVRS-Webs")
+    try:
+        result = await scanner_for(port, [HasABug(), HttpBannerProbe()]).run()
+    finally:
+        await runner.cleanup()
+    outcomes = {outcome.probe: outcome for outcome in result.probes}
+    assert outcomes["has_a_bug"].status is ProbeStatus.FAILED
+    assert "internal error (ValueError" in outcomes["has_a_bug"].detail
+    assert [device.maker for device in result.devices] == ["hikvision"]
