@@ -222,6 +222,7 @@ def scan(  # noqa: PLR0913 - click passes every option
 
     err = Console(stderr=True, highlight=False)
     try:
+        check_writable(output)
         available = list_interfaces()
         if not targets:
             targets = tuple(default_scope_networks(available))
@@ -403,12 +404,25 @@ def _emit(result: ScanResult, output_format: str, output: Path | None) -> None:
         text = REPORTS[output_format](result)
     if output is None:
         click.echo(text, nl=not text.endswith("\n"))
-    else:
-        try:
-            write_atomic(output, text)
-        except OSError as exc:
-            fail(ConfigError(f"cannot write {output}: {exc.strerror}"))
-        click.echo(f"Wrote {output}", err=True)
+        return
+    try:
+        write_atomic(output, text)
+    except OSError as exc:
+        # The scan is done and must not be lost: show it here instead, then fail.
+        click.echo(text, nl=not text.endswith("\n"))
+        fail(CamauditError(f"cannot write {output} ({exc.strerror}); the report is above"))
+    click.echo(f"Wrote {output}", err=True)
+
+
+def check_writable(output: Path | None) -> None:
+    """Refuse an output path that cannot be written before anything is scanned."""
+    if output is None:
+        return
+    folder = output.parent if str(output.parent) else Path(".")
+    if not folder.is_dir():
+        raise ConfigError(f"cannot write {output}: folder {folder} does not exist")
+    if not os.access(folder, os.W_OK) or (output.exists() and not os.access(output, os.W_OK)):
+        raise ConfigError(f"cannot write {output}: permission denied")
 
 
 @main.command()
@@ -430,6 +444,7 @@ def identify(source: IO[str], policy: str, output_format: str, output: Path | No
 
     started = datetime.now(UTC)
     try:
+        check_writable(output)
         evidence = list(read_observations(source))
         chosen_policy = load_policy(policy)
         devices = [chosen_policy.apply(d) for d in identify_hosts(evidence, load_database())]

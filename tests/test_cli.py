@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 import re
 from pathlib import Path
 
@@ -127,3 +129,28 @@ def test_every_command_has_help(command: str) -> None:
     code, out, _ = run(command, "--help")
     assert code == 0
     assert "Usage:" in out
+
+
+def test_an_unwritable_output_is_refused_before_anything_is_scanned(tmp_path: Path) -> None:
+    """-o into a folder that does not exist: exit 2 before a single packet (the target is in a
+    documentation range no responder serves; the refusal comes first)."""
+    code, _, err = run("scan", "198.51.100.7", "-o", str(tmp_path / "missing" / "scan.json"))
+    assert code == 2
+    assert "does not exist" in err
+
+
+def test_identify_output_that_cannot_be_written_still_shows_the_report(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A write that fails after the work is done (here: a full disk, which root cannot arrange
+    on a test machine, so it is injected) prints the report instead and exits 3."""
+
+    def disk_full(_path: Path, _data: str | bytes) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr("camaudit.cli.write_atomic", disk_full)
+    lines = json.dumps(HIKVISION_OBSERVATIONS[0]) + "\n"
+    code, out, err = run("identify", "-", "-o", str(tmp_path / "out.json"), input=lines)
+    assert code == 3
+    assert '"schema": "camaudit.scan/1"' in out
+    assert "the report is above" in err
