@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import zipfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
@@ -251,7 +252,8 @@ def merge(fresh: Checklist, old: Checklist) -> Checklist:
 def _row_from_cells(cells: Mapping[str, str], where: str) -> Row:
     values = {name: unneutralise_cell(cells.get(heading, "") or "") for heading, name in COLUMNS}
     raw_item = values.pop("item").strip()
-    if raw_item and not raw_item.isdigit():
+    # NOTE: str.isdigit() accepts "²" and other digits int() rejects; item numbers are ASCII.
+    if raw_item and not (raw_item.isascii() and raw_item.isdigit()):
         raise ChecklistError(f"{where}: item {raw_item!r} is not a number")
     if values["ip"]:
         try:
@@ -318,16 +320,20 @@ def read_csv(path: Path) -> Checklist:
     return Checklist(rows=tuple(rows), verify=tuple(verify))
 
 
+# What openpyxl raises on a damaged workbook: zip damage, missing parts, and XML parse errors
+# (ElementTree's ParseError and lxml's XMLSyntaxError are both SyntaxError subclasses).
+_XLSX_ERRORS = (zipfile.BadZipFile, OSError, KeyError, ValueError, TypeError, SyntaxError)
+
+
 def read_xlsx(path: Path) -> Checklist:
     """An existing XLSX checklist, both sheets."""
-    import zipfile
-
     from openpyxl import load_workbook
+    from openpyxl.utils.exceptions import InvalidFileException
 
     _read_capped(path)
     try:
         book = load_workbook(path, read_only=True, data_only=False)
-    except (zipfile.BadZipFile, OSError, KeyError, ValueError) as exc:
+    except (*_XLSX_ERRORS, InvalidFileException) as exc:
         raise ChecklistError(f"{path}: not a readable XLSX workbook ({exc})") from exc
     try:
         if MAIN_SHEET not in book.sheetnames:
@@ -335,7 +341,11 @@ def read_xlsx(path: Path) -> Checklist:
         sheets = {}
         for name in (MAIN_SHEET, VERIFY_SHEET):
             if name in book.sheetnames:
-                table = [list(r) for r in book[name].iter_rows(values_only=True)]
+                # NOTE: read-only mode parses a sheet's XML only now, row by row.
+                try:
+                    table = [list(r) for r in book[name].iter_rows(values_only=True)]
+                except _XLSX_ERRORS as exc:
+                    raise ChecklistError(f"{path}: sheet {name!r} is damaged ({exc})") from exc
                 sheets[name] = _rows_from_table(table, f"{path} sheet {name!r}")
     finally:
         book.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import zipfile
 from collections.abc import Callable
 from dataclasses import replace
 from ipaddress import IPv4Address
@@ -258,6 +259,39 @@ class TestStaffEditsSurvive:
         assert "not" in result.output
         assert len(result.output.strip().splitlines()) == 1
         assert out.read_bytes() == content
+
+    def test_damaged_sheet_xml_is_refused_not_a_traceback(
+        self, scan_result: ScanResult, tmp_path: Path
+    ) -> None:
+        """A workbook whose sheet XML is cut short is refused cleanly, not with a traceback."""
+        good = tmp_path / "good.xlsx"
+        checklist.write(checklist.build(scan_result), good, "xlsx")
+        out = tmp_path / "list.xlsx"
+        with zipfile.ZipFile(good) as zin, zipfile.ZipFile(out, "w") as zout:
+            for info in zin.infolist():
+                data = zin.read(info.filename)
+                if info.filename == "xl/worksheets/sheet1.xml":
+                    data = data[: len(data) // 2]
+                zout.writestr(info, data)
+        before = out.read_bytes()
+        with pytest.raises(checklist.ChecklistError, match="damaged"):
+            checklist.write(checklist.build(scan_result), out, "xlsx")
+        assert out.read_bytes() == before
+
+    def test_non_ascii_digit_item_is_refused(self, scan_result: ScanResult, tmp_path: Path) -> None:
+        """An item number int() cannot read ("²" passes str.isdigit) is a one-line refusal."""
+        out = tmp_path / "list.csv"
+        checklist.write(checklist.build(scan_result), out, "csv")
+        rows = read_csv(out)
+        rows[0]["item"] = "\u00b2"
+        with out.open("w", encoding="utf-8", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows(rows)
+        before = out.read_bytes()
+        with pytest.raises(checklist.ChecklistError, match="not a number"):
+            checklist.write(checklist.build(scan_result), out, "csv")
+        assert out.read_bytes() == before
 
     def test_command_writes_each_format(self, scan_result: ScanResult, tmp_path: Path) -> None:
         """`camaudit checklist SCAN.json -o FILE` writes csv, xlsx, md and html."""
