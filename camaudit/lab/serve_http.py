@@ -65,6 +65,8 @@ async def read_request(reader: asyncio.StreamReader) -> Request | None:
     try:
         async with asyncio.timeout(READ_TIMEOUT_S):
             head = await reader.readuntil(b"\r\n\r\n")
+            if len(head) > MAX_HEAD_BYTES:  # the stream's own limit is the looser 64 KiB
+                return None
             lines = head.decode("latin-1").split("\r\n")
             parts = lines[0].split(" ")
             if len(parts) != 3 or not parts[2].startswith("HTTP/"):

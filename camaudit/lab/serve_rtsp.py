@@ -61,6 +61,8 @@ class RtspServer:
             for _ in range(MAX_REQUESTS):
                 async with asyncio.timeout(READ_TIMEOUT_S):
                     head = await reader.readuntil(b"\r\n\r\n")
+                if len(head) > MAX_HEAD_BYTES:  # the stream's own limit is the looser 64 KiB
+                    return
                 lines = head.decode("latin-1").split("\r\n")
                 parts = lines[0].split(" ")
                 self.device.log_request("rtsp", self.spec["port"], peer, lines[0])

@@ -354,3 +354,16 @@ async def test_garbage_on_every_port_leaves_the_responder_serving(lab: Lab) -> N
     sender.close()
     dahua = lab.device("selftest-dahua-bullet")
     assert (await http(dahua, b"GET / HTTP/1.1\r\n\r\n")).startswith(b"HTTP/1.1 200")
+
+
+async def test_oversized_request_heads_get_no_answer(lab: Lab) -> None:
+    """HTTP heads over 16 KiB and RTSP heads over 8 KiB are dropped, not answered."""
+    dahua = lab.device("selftest-dahua-bullet")
+    padding = b"X-Pad: " + b"a" * 20_000 + b"\r\n"
+    assert await http(dahua, b"GET / HTTP/1.1\r\n" + padding + b"\r\n") == b""
+    reader, writer = await asyncio.open_connection("127.0.0.22", dahua.bound[("tcp", 554)])
+    writer.write(b"OPTIONS rtsp://127.0.0.22/ RTSP/1.0\r\nCSeq: 1\r\n" + padding + b"\r\n")
+    await writer.drain()
+    assert await asyncio.wait_for(reader.read(), 5) == b""
+    writer.close()
+    assert (await http(dahua, b"GET / HTTP/1.1\r\n\r\n")).startswith(b"HTTP/1.1 200")
