@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -51,9 +52,10 @@ def onvif_device() -> Iterator[tuple[OnvifDevice, int]]:
 
 
 def test_the_password_is_used_once_and_found_nowhere(
-    onvif_device: tuple[OnvifDevice, int], tmp_path: Path
+    onvif_device: tuple[OnvifDevice, int], tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     """One authenticated GetDeviceInformation works; no byte camaudit wrote holds the password."""
+    caplog.set_level(logging.DEBUG)
     device, port = onvif_device
     report, db = tmp_path / "scan.json", tmp_path / "inventory.sqlite3"
     result = CliRunner().invoke(
@@ -85,7 +87,8 @@ def test_the_password_is_used_once_and_found_nowhere(
     assert "onvif.device_information" in {item["channel"] for item in found["evidence"]}
     written = {
         "stdout": result.stdout,
-        "stderr and logs": result.stderr,
+        "stderr": result.stderr,
+        "logs": caplog.text,
         "report": report.read_text(),
         "inventory": db.read_bytes().decode("latin-1"),
     }
