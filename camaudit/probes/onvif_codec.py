@@ -30,10 +30,13 @@ CONTENT_TYPE = "application/soap+xml; charset=utf-8"
 # this only keeps the codec safe on its own, well above any read cap a scan would set.
 MAX_PAYLOAD_BYTES = 16 * 1024 * 1024
 
-_DEVICE_INFORMATION_RE = re.compile(
-    rb"<(?:[\w.-]+:)?GetDeviceInformationResponse\b[^>]*?(?:/>|>.*?</(?:[\w.-]+:)?GetDeviceInformationResponse\s*>)",
-    re.DOTALL,
+# NOTE: the open and close tags are found by two separate searches, each linear in the payload;
+# one pattern spanning both (`<X>.*?</X>`) rescans to the end from every unclosed "<X" a hostile
+# reply repeats, e.g. inside comments: seconds of CPU on the event loop per 256 KiB reply.
+_DEVICE_INFORMATION_OPEN = re.compile(
+    rb"<(?:[\w.-]+:)?GetDeviceInformationResponse(?=[\s/>])[^>]{0,1024}>"
 )
+_DEVICE_INFORMATION_CLOSE = re.compile(rb"</(?:[\w.-]+:)?GetDeviceInformationResponse\s*>")
 
 
 class DecodeError(ValueError):
@@ -130,10 +133,24 @@ def extract_device_information(payload: bytes) -> str:
     element = _find(root, "GetDeviceInformationResponse")
     if element is None:
         raise DecodeError("no GetDeviceInformationResponse in the reply")
-    found = _DEVICE_INFORMATION_RE.search(payload)
+    found = _element_bytes(payload)
     if found is None:  # e.g. an encoding the byte pattern cannot see; fall back to re-serialising
-        return ET.tostring(element, encoding="unicode")
-    return found.group(0).decode("utf-8", errors="replace")
+        try:
+            return ET.tostring(element, encoding="unicode")
+        except RecursionError:  # ElementTree serialises recursively; a hostile reply nests deep
+            raise DecodeError("GetDeviceInformationResponse nested too deeply") from None
+    return found.decode("utf-8", errors="replace")
+
+
+def _element_bytes(payload: bytes) -> bytes | None:
+    """The first GetDeviceInformationResponse element of `payload` as raw bytes, if visible."""
+    opening = _DEVICE_INFORMATION_OPEN.search(payload)
+    if opening is None:
+        return None
+    if opening.group(0).endswith(b"/>"):
+        return opening.group(0)
+    closing = _DEVICE_INFORMATION_CLOSE.search(payload, opening.end())
+    return None if closing is None else payload[opening.start() : closing.end()]
 
 
 def fault_reason(payload: bytes) -> str | None:

@@ -95,6 +95,27 @@ class TestCodec:
         with pytest.raises(onvif_codec.DecodeError):
             onvif_codec.extract_device_information(bomb)
 
+    def test_self_closing_device_information_is_kept_as_received(self) -> None:
+        """An empty response element comes back as its own tag, attributes included."""
+        payload = (
+            b'<s:Envelope xmlns:s="urn:s" xmlns:tds="urn:t"><s:Body>'
+            b'<tds:GetDeviceInformationResponse a="1"/></s:Body></s:Envelope>'
+        )
+        element = onvif_codec.extract_device_information(payload)
+        assert element == '<tds:GetDeviceInformationResponse a="1"/>'
+
+    def test_deeply_nested_reply_in_another_encoding_is_a_decode_error(self) -> None:
+        """The re-serialising fallback (UTF-16 replies) turns deep nesting into DecodeError."""
+        depth = 20_000
+        text = (
+            '<?xml version="1.0" encoding="utf-16"?><GetDeviceInformationResponse>'
+            + "<a>" * depth
+            + "</a>" * depth
+            + "</GetDeviceInformationResponse>"
+        )
+        with pytest.raises(onvif_codec.DecodeError):
+            onvif_codec.extract_device_information(text.encode("utf-16"))
+
     def test_impossible_clock_is_a_decode_error(self) -> None:
         """Month 13 is refused cleanly."""
         payload = data("onvif/system_date_and_time.xml").replace(
