@@ -99,6 +99,14 @@ class UdpService:
                 log.exception("device %d %s: answer failed", self.device.number, self.channel)
                 continue
             for payload, target in replies:
+                if not reply_allowed(self.device, target):
+                    log.warning(
+                        "device %d %s: not sending to %s from loopback mode",
+                        self.device.number,
+                        self.channel,
+                        target,
+                    )
+                    continue
                 try:
                     self.sock.sendto(payload, target)
                 except OSError as exc:
@@ -115,6 +123,18 @@ class UdpService:
                             target,
                             exc,
                         )
+
+
+def reply_allowed(device: DeviceContext, target: tuple[str, int]) -> bool:
+    """Loopback mode answers loopback unicast only: a group or any other address would leave
+    through the host's real interfaces. Inside a namespace everything stays in the lab."""
+    if device.netns is not None:
+        return True
+    try:
+        address = IPv4Address(target[0])
+    except ValueError:
+        return False
+    return address.is_loopback
 
 
 def _udp_socket(device: DeviceContext, channel: str, port: int, group: str | None) -> socket.socket:

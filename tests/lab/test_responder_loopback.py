@@ -20,7 +20,7 @@ from zeroconf import DNSIncoming, DNSOutgoing, DNSQuestion, const
 
 from camaudit.lab.device import DeviceContext, RequestLog
 from camaudit.lab.persona import SELFTEST_DIR, Instance, derive_mac, load_all
-from camaudit.lab.responder import Responder, loopback_device
+from camaudit.lab.responder import Responder, loopback_device, reply_allowed
 from camaudit.lab.serve_discovery import dhip_frame
 
 PERSONAS = load_all([SELFTEST_DIR])
@@ -367,3 +367,20 @@ async def test_oversized_request_heads_get_no_answer(lab: Lab) -> None:
     assert await asyncio.wait_for(reader.read(), 5) == b""
     writer.close()
     assert (await http(dahua, b"GET / HTTP/1.1\r\n\r\n")).startswith(b"HTTP/1.1 200")
+
+
+def test_loopback_mode_answers_loopback_unicast_only(lab: Lab) -> None:
+    """Without a namespace, a reply to a group, broadcast or real address is never sent."""
+    hik = lab.device("selftest-hikvision-dome")
+    assert reply_allowed(hik, ("127.0.0.1", 40000))
+    for target in ("239.255.255.250", "224.0.0.251", "255.255.255.255", "198.51.100.2", "x"):
+        assert not reply_allowed(hik, (target, 37020)), target
+    in_lab = DeviceContext(
+        number=9,
+        instance=hik.instance,
+        network=hik.network,
+        router=hik.router,
+        requests=hik.requests,
+        netns="cal-x-d9",
+    )
+    assert reply_allowed(in_lab, ("239.255.255.250", 37020))
