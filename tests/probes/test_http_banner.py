@@ -38,6 +38,13 @@ class TestCodec:
         body = "<html><HEAD><Title lang=en>\n  AVTECH &amp; Co\t Room&reg; </title></head>"
         assert http_codec.extract_title(body) == "AVTECH & Co Room®"
 
+    def test_title_closed_in_any_case_and_unclosed_titles(self) -> None:
+        """The first <title> counts; "</TITLE >" closes it; a page of unclosed tags has none."""
+        assert http_codec.extract_title("<TITLE>Login</TITLE ><title>x</title>") == "Login"
+        assert http_codec.extract_title("<title>" * 9000) is None
+        far = "<title>" + "a" * (http_codec.TITLE_WINDOW_CHARS + 1) + "</title>"
+        assert http_codec.extract_title(far) is None
+
     def test_missing_title_is_none(self) -> None:
         """A page without <title> yields None, not an empty string."""
         assert http_codec.extract_title("<html><body>no title</body></html>") is None
