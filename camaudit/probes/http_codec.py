@@ -1,4 +1,4 @@
-"""Pure HTTP helpers: body decoding, <title>, realms, raw header blocks and TLS names."""
+"""Pure HTTP helpers: body decoding, <title>, raw header blocks and TLS names."""
 
 from __future__ import annotations
 
@@ -23,12 +23,6 @@ _TITLE_OPEN = re.compile(r"<title[^>]{0,256}>", re.I)
 _TITLE_CLOSE = re.compile(r"</title\s*>", re.I)
 TITLE_WINDOW_CHARS = 4096  # where the closing tag must be, after the first <title>
 _WHITESPACE = re.compile(r"\s+")
-# realm="..." or realm=token (RFC 7235 §2.1 allows both; some firmware omits the quotes).
-_REALM = re.compile(r'realm\s*=\s*(?:"([^"]{0,1024})"|([^\s,]{1,1024}))', re.I)
-_META_REFRESH = re.compile(
-    r"<meta[^>]{0,256}http-equiv\s*=\s*[\"']?refresh[^>]{0,256}?url\s*=\s*([^\"'>\s]{1,1024})",
-    re.I,
-)
 # RFC 4514 names for attributes cryptography prints as dotted OIDs; recog writes emailAddress.
 _NAME_OVERRIDES = {NameOID.EMAIL_ADDRESS: "emailAddress"}
 
@@ -60,20 +54,6 @@ def extract_title(body: str) -> str | None:
         return None
     text = _WHITESPACE.sub(" ", html.unescape(window[: closing.start()])).strip()
     return text[:MAX_TITLE_CHARS]
-
-
-def extract_realm(challenge: str) -> str | None:
-    """The realm of a WWW-Authenticate challenge (HTTP or RTSP), or None."""
-    found = _REALM.search(challenge[:MAX_HEADER_CHARS])
-    if found is None:
-        return None
-    return found.group(1) if found.group(1) is not None else found.group(2)
-
-
-def extract_meta_refresh(body: str) -> str | None:
-    """The URL of a <meta http-equiv="refresh" ... url=...>, a redirect some login pages use."""
-    found = _META_REFRESH.search(body[:TITLE_SEARCH_CHARS])
-    return found.group(1) if found else None
 
 
 def header_block(raw_headers: Iterable[tuple[bytes, bytes]], status_line: str = "") -> str:

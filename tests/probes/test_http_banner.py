@@ -49,14 +49,6 @@ class TestCodec:
         """A page without <title> yields None, not an empty string."""
         assert http_codec.extract_title("<html><body>no title</body></html>") is None
 
-    def test_realm_quoted_and_bare(self) -> None:
-        """Realms are read from quoted and unquoted challenge parameters."""
-        assert http_codec.extract_realm('Digest realm="IP Camera(21388)", nonce="ab"') == (
-            "IP Camera(21388)"
-        )
-        assert http_codec.extract_realm("Basic realm=device") == "device"
-        assert http_codec.extract_realm("Negotiate") is None
-
     def test_header_block_keeps_upper_case_names(self) -> None:
         """The header block is written with the names exactly as the device sent them."""
         raw = ((b"CONNECTION", b"close"), (b"Server", b""), (b"P3P", b"CP=CAO PSA OUR"))
@@ -70,11 +62,6 @@ class TestCodec:
         """UTF-8 keeps a leading BOM as U+FEFF; invalid UTF-8 is read as Latin-1."""
         assert http_codec.decode_body(b"\xef\xbb\xbf<html>") == "\ufeff<html>"
         assert http_codec.decode_body(b"caf\xe9") == "café"
-
-    def test_meta_refresh_target(self) -> None:
-        """A meta refresh redirect's URL is extracted (Axis root pages use one)."""
-        body = '<meta http-equiv="refresh" content="0; URL=/camera/index.html" />'
-        assert http_codec.extract_meta_refresh(body) == "/camera/index.html"
 
     def test_certificate_names_cn_first(self) -> None:
         """Subject and issuer are written CN first with RFC 4514 escaping."""
@@ -93,12 +80,10 @@ class TestCodec:
 
     @given(st.binary(max_size=4096))
     def test_fuzz_body_title_realm(self, raw: bytes) -> None:
-        """Random bytes never crash decoding, title, realm or refresh extraction."""
+        """Random bytes never crash body decoding or title extraction."""
         text = http_codec.decode_body(raw)
         title = http_codec.extract_title(text)
         assert title is None or len(title) <= http_codec.MAX_TITLE_CHARS
-        http_codec.extract_realm(text)
-        http_codec.extract_meta_refresh(text)
 
     @given(st.binary(max_size=2048))
     def test_fuzz_certificate(self, raw: bytes) -> None:
