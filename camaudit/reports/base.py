@@ -16,17 +16,22 @@ from camaudit.models import Device, EvidenceItem, ProbeOutcome, ProbeStatus, Sca
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 # Bidi overrides and isolates can make a string display in a different order than it reads.
 _BIDI = re.compile("[\u202a-\u202e\u2066-\u2069\u200e\u200f]")
+# Lone surrogates: a device's JSON can carry "\ud800", and no UTF-8 output can encode one.
+_SURROGATE = re.compile("[\ud800-\udfff]")
 # OWASP "CSV injection": spreadsheet apps treat cells starting with these as formulas.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 UNKNOWN_MAKER = "unknown"
 
 
 def clean_text(text: str | None) -> str:
-    """The text without control or bidi-override characters (tabs/newlines become spaces)."""
+    """The text without control or bidi-override characters (tabs/newlines become spaces).
+
+    Lone surrogates become U+FFFD so the text can always be written as UTF-8.
+    """
     if not text:
         return ""
     text = text.replace("\t", " ").replace("\n", " ").replace("\r", " ")
-    return _BIDI.sub("", _CONTROL.sub("", text))
+    return _SURROGATE.sub("\ufffd", _BIDI.sub("", _CONTROL.sub("", text)))
 
 
 def neutralise_cell(text: str) -> str:
@@ -111,7 +116,7 @@ def verdict_text(device: Device) -> str:
 
 def probes_sentence(probes: Iterable[ProbeOutcome]) -> str:
     """One line saying which probes ran, were skipped or failed, and why."""
-    ran = [p.probe for p in probes if p.status is ProbeStatus.OK]
+    ran = [clean_text(p.probe) for p in probes if p.status is ProbeStatus.OK]
     others = [
         f"{clean_text(p.probe)} {p.status.value} ({clean_text(p.detail) or 'no reason given'})"
         for p in probes

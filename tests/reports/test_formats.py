@@ -229,6 +229,19 @@ def test_clean_text_strips_controls_and_bidi() -> None:
     assert clean_text("a\x1b[1mb\x00c\u202ed\te\nf\x85") == "a[1mbcd e f"
 
 
+def test_lone_surrogate_from_a_device_still_writes_utf8(scan_result: ScanResult) -> None:
+    """A device JSON string "\\ud800" (valid JSON, unencodable) cannot crash any report."""
+    from camaudit.reports import checklist
+
+    odd = replace(hikvision_camera(), model="DS\ud800X", serial="\udfff1")
+    result = make_scan((odd,))
+    for fmt, render in REPORTS.items():
+        assert "DS" in render(result).encode("utf-8").decode("utf-8"), fmt
+    assert "DS\ufffdX" in table_text(result)
+    assert "DS\ufffdX" in checklist.render_md(checklist.build(result))
+    assert "\ufffd1" in checklist.render_html(checklist.build(result)).encode("utf-8").decode()
+
+
 def test_strongest_evidence_prefers_matched_rules() -> None:
     """An item no rule read never beats one a rule matched."""
     from camaudit.reports.base import strongest_evidence
