@@ -216,33 +216,48 @@ def _sysctl(namespace: str, key: str, value: str) -> None:
         Path("/proc/sys", key).write_text(value)
 
 
-def stop_responder(labid: str) -> bool:
-    """Kill the lab's responder if its pid file names a live camaudit responder; True if one was."""
-    pid_file = run_dir(labid) / "responder.pid"
+def _is_lab_responder(pid: int, labid: str) -> bool:
+    """Whether process `pid` is this lab's responder (its argv names this lab's plan file)."""
     try:
-        pid = int(pid_file.read_text().strip())
-    except (OSError, ValueError):
-        return False
-    try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
     except OSError:
-        pid_file.unlink(missing_ok=True)
         return False
-    # NOTE: pids are reused; only kill a process that is this lab's responder.
-    if b"camaudit.lab.responder" not in cmdline or f"/{labid}/".encode() not in cmdline:
-        pid_file.unlink(missing_ok=True)
-        return False
-    os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + 5.0
-    while time.monotonic() < deadline and Path(f"/proc/{pid}").exists():
-        if _reap(pid):
-            break
-        time.sleep(0.02)
-    if Path(f"/proc/{pid}").exists() and not _reap(pid):
-        os.kill(pid, signal.SIGKILL)
-        _reap(pid)
-    pid_file.unlink(missing_ok=True)
-    return True
+    plan = str(run_dir(labid) / "plan.json").encode()
+    return b"camaudit.lab.responder" in argv and plan in argv
+
+
+def _responder_pids(labid: str) -> set[int]:
+    """This lab's responders: the one its pid file names, and any other found in /proc."""
+    # NOTE: pids are reused, so every candidate is checked by its argv; the /proc search finds a
+    # responder whose pid file was lost (`lab up` killed before writing it, /run cleaned...).
+    candidates: set[int] = set()
+    with contextlib.suppress(OSError, ValueError):
+        candidates.add(int((run_dir(labid) / "responder.pid").read_text().strip()))
+    with contextlib.suppress(OSError):
+        candidates.update(
+            int(entry.name) for entry in Path("/proc").iterdir() if entry.name.isdigit()
+        )
+    return {pid for pid in candidates if _is_lab_responder(pid, labid)}
+
+
+def stop_responder(labid: str) -> bool:
+    """Kill the lab's responder(s), found by pid file or by argv; True if there was one."""
+    pids = _responder_pids(labid)
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
+    for pid in pids:
+        deadline = time.monotonic() + 5.0
+        while time.monotonic() < deadline and Path(f"/proc/{pid}").exists():
+            if _reap(pid):
+                break
+            time.sleep(0.02)
+        if Path(f"/proc/{pid}").exists() and not _reap(pid):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+            _reap(pid)
+    (run_dir(labid) / "responder.pid").unlink(missing_ok=True)
+    return bool(pids)
 
 
 def _reap(pid: int) -> bool:

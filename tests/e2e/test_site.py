@@ -8,6 +8,7 @@ import socket
 import subprocess
 import uuid
 from ipaddress import IPv4Address, IPv4Network
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -195,6 +196,29 @@ def test_down_removes_everything_even_after_a_crash() -> None:
     ).stdout
     assert f"cal-{labid}-" not in listed
     assert not topology.run_dir(labid).exists()
+
+
+def test_down_stops_a_responder_whose_pid_file_was_lost() -> None:
+    """`down` finds the lab's responder by its command line when the pid file is gone."""
+    reason = netns_unavailable()
+    if reason:
+        pytest.skip(reason)
+    labid = fresh_labid()
+    pid = 0
+    try:
+        result = control.up(str(SITE_FILE), labid=labid)
+        pid = result.responder_pid
+        (topology.run_dir(labid) / "responder.pid").unlink()
+    finally:
+        control.down(labid)
+        survivor = pid and Path(f"/proc/{pid}/cmdline").exists()
+        if survivor and b"camaudit.lab.responder" in Path(f"/proc/{pid}/cmdline").read_bytes():
+            os.kill(pid, signal.SIGKILL)  # only our own responder, so the test leaves nothing
+            os.waitpid(pid, 0)
+        else:
+            survivor = False
+    assert not survivor, "the responder outlived `lab down`"
+    assert topology.list_namespaces(labid) == []
 
 
 @pytest.mark.parametrize(
