@@ -132,8 +132,13 @@ def run_loopback_demo(output_dir: Path, site_name: str = "default", *, echo: Ech
         await responder.start()
         try:
             process = await asyncio.create_subprocess_exec(*command)
-            async with asyncio.timeout(SCAN_TIMEOUT_S):
-                return await process.wait()
+            try:
+                async with asyncio.timeout(SCAN_TIMEOUT_S):
+                    return await process.wait()
+            except TimeoutError:
+                process.kill()  # never leave a scan running after the demo
+                await process.wait()
+                raise LabError(f"the scan did not finish in {SCAN_TIMEOUT_S:.0f} s") from None
         finally:
             await responder.stop()
 
