@@ -170,7 +170,8 @@ async def peer_certificate(ctx: ProbeContext, host: HostTarget, port: int) -> by
 
 
 def same_origin_location(reply: Reply, origin: str) -> str | None:
-    """The absolute Location of a 3xx reply when it stays on the same scheme, host and port."""
+    """The absolute Location of a 3xx reply when it stays on the same scheme, host and port and
+    carries no user name or password (aiohttp would send those as Basic credentials)."""
     if not 300 <= reply.status < 400:
         return None
     locations = http_codec.header_values(reply.raw_headers, "Location")
@@ -180,6 +181,7 @@ def same_origin_location(reply: Reply, origin: str) -> str | None:
         target = urljoin(origin + "/", locations[0])
         wanted, got = urlsplit(origin), urlsplit(target)
         same = (got.scheme, got.hostname, got.port) == (wanted.scheme, wanted.hostname, wanted.port)
+        same = same and got.username is None and got.password is None
     except ValueError:  # a malformed Location (bad port, bad IPv6 literal) is not followed
         return None
     return target if same else None

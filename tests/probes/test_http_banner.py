@@ -191,6 +191,22 @@ class TestProbe:
         assert responder.paths() == ["GET /", "GET /favicon.ico"]
         assert values(evidence, "http.location") == ["http://198.51.100.7/login"]
 
+    async def test_redirect_carrying_credentials_is_not_followed(self) -> None:
+        """A same-origin Location with user:password@ is not requested (no Basic login)."""
+
+        def redirect(_request: object) -> bytes:
+            return crlf(f"HTTP/1.1 302 Found\nLocation: {location()}\nContent-Length: 0\n\n")
+
+        def location() -> str:
+            return f"http://admin:12345@127.0.0.1:{responder.port}/doc/page/login.asp"
+
+        responder = RawHttpResponder(routes={("GET", "/"): redirect})
+        async with responder:
+            ctx = loopback_context(http_ports=(responder.port,))
+            evidence = await HttpBannerProbe().probe(host(responder.port), ctx)
+        assert responder.paths() == ["GET /", "GET /favicon.ico"]
+        assert values(evidence, "http.location") == [location()]
+
     async def test_only_open_web_ports_are_asked(self) -> None:
         """Ports not configured as web ports, or not open, get no request."""
         responder = RawHttpResponder()
