@@ -292,11 +292,10 @@ def answer_mdns(
     unicast_asked = False
     for question in query.questions:
         unicast_asked = unicast_asked or bool(question.unicast)
-        answers.extend(
-            record
-            for record in records.get(question.name.lower(), [])
-            if question.type in (const._TYPE_ANY, record.type)
-        )
+        for record in records.get(question.name.lower(), []):
+            # Once each: a query repeating one question must not multiply the reply (amplification).
+            if question.type in (const._TYPE_ANY, record.type) and record not in answers:
+                answers.append(record)
     if not answers:
         return []
     out = DNSOutgoing(

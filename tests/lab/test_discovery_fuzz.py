@@ -7,6 +7,7 @@ from ipaddress import IPv4Address, IPv4Network
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from zeroconf import DNSOutgoing, DNSQuestion, const
 
 from camaudit.lab.device import DeviceContext, RequestLog
 from camaudit.lab.persona import SELFTEST_DIR, Instance, load_all
@@ -87,3 +88,24 @@ def test_http_responses_to_odd_requests_are_well_formed(
             )
             head, _, rest = reply.partition(b"\r\n\r\n")
             assert head.startswith(b"HTTP/1.1 ")
+
+
+def test_mdns_repeated_questions_do_not_multiply_the_answer() -> None:
+    """Three hundred copies of one question get the same single reply as one copy."""
+    _port, _group, answer = UDP_CHANNELS["mdns"]
+    device = next(d for d in DEVICES if "mdns" in d.persona)
+
+    def query(copies: int) -> bytes:
+        out = DNSOutgoing(0)
+        for _ in range(copies):
+            out.add_question(
+                DNSQuestion("_services._dns-sd._udp.local.", const._TYPE_PTR, const._CLASS_IN)
+            )
+        packet: bytes = out.packets()[0]
+        return packet
+
+    single = answer(device, query(1), ("198.51.100.2", 5353), "224.0.0.251")
+    repeated = answer(device, query(300), ("198.51.100.2", 5353), "224.0.0.251")
+    assert single
+    assert len(repeated) == len(single) == 1
+    assert len(repeated[0][0]) == len(single[0][0])
