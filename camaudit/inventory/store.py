@@ -14,8 +14,8 @@ from types import TracebackType
 from typing import Any
 
 from camaudit.errors import ConfigError, StoreError
-from camaudit.inventory.keys import normal_mac
-from camaudit.models import ScanResult
+from camaudit.inventory.keys import device_identity, normal_mac
+from camaudit.models import Device, ScanResult
 from camaudit.reports import as_json
 from camaudit.reports.base import iso_utc
 
@@ -41,6 +41,13 @@ def migrations() -> list[tuple[int, str]]:
 
 
 SCHEMA_VERSION = len(migrations())
+
+
+def _bindable(text: str | None) -> str | None:
+    """Text sqlite3 can bind: lone surrogates become "?"."""
+    # NOTE: a device's JSON may hold "\\udfff" and --site may carry undecodable argv bytes;
+    # sqlite3 raises UnicodeEncodeError (not sqlite3.Error) on either.
+    return None if text is None else text.encode("utf-8", "replace").decode("utf-8")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -128,20 +135,27 @@ class Store:
                 cursor = self._db.execute(
                     "INSERT INTO scans (started_at, finished_at, site, policy, interrupted, json)"
                     " VALUES (?, ?, ?, ?, ?, ?)",
-                    (iso_utc(result.started_at), iso_utc(result.finished_at), result.site,
-                     result.policy, int(result.interrupted), document),
+                    (iso_utc(result.started_at), iso_utc(result.finished_at),
+                     _bindable(result.site), _bindable(result.policy), int(result.interrupted),
+                     document),
                 )  # fmt: skip
                 scan_id = cursor.lastrowid
                 assert scan_id is not None
                 self._db.executemany(
                     "INSERT OR REPLACE INTO devices (scan_id, ip, mac, serial, maker, flagged)"
                     " VALUES (?, ?, ?, ?, ?, ?)",
-                    [(scan_id, str(d.ip), normal_mac(d.mac), d.serial or None, d.maker,
-                      int(d.flagged)) for d in result.devices],
-                )  # fmt: skip
+                    [self._device_row(scan_id, d) for d in result.devices],
+                )
         except sqlite3.Error as exc:
             raise StoreError(f"{self.path}: could not save the scan: {exc}") from exc
         return scan_id
+
+    @staticmethod
+    def _device_row(scan_id: int, device: Device) -> tuple[object, ...]:
+        # The MAC and serial are normalised exactly as device_key() does, so lookups find them.
+        ident = device_identity(device)
+        return (scan_id, str(device.ip), _bindable(ident.mac), _bindable(ident.serial),
+                _bindable(device.maker), int(device.flagged))  # fmt: skip
 
     def _transaction(self) -> _Transaction:
         return _Transaction(self._db)
@@ -188,6 +202,7 @@ class Store:
             raise ValueError(f"not a device key: {key!r}")
         if kind == "mac":
             value = normal_mac(value) or value
+        value = _bindable(value) or value
         rows = self._query(
             f"SELECT min(s.started_at), max(s.started_at) FROM devices d"  # noqa: S608
             f" JOIN scans s ON s.id = d.scan_id WHERE d.{kind} = ?",

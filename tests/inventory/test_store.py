@@ -46,6 +46,18 @@ def test_first_last_seen_by_mac_serial_and_ip(tmp_path: Path) -> None:
             store.first_last_seen("name; DROP TABLE scans")
 
 
+def test_hostile_strings_are_saved_and_found_by_device_key(tmp_path: Path) -> None:
+    """A lone surrogate (valid in a device's JSON) or padded serial neither crashes nor hides."""
+    from camaudit.inventory.keys import device_key
+
+    odd = device("198.51.100.5", serial=" SN\udfff ", maker="hik\ud800")
+    with Store(tmp_path / "inv.sqlite3") as store:
+        scan_id = store.save(scan(2, odd, site="Depot \udcff"))
+        assert store.load(scan_id).devices[0].serial == " SN\udfff "
+        assert store.first_last_seen(device_key(odd)) is not None
+        assert store.scans()[0].site == "Depot ?"
+
+
 def test_missing_scan_is_a_store_error(tmp_path: Path) -> None:
     """Loading an id that does not exist raises StoreError."""
     with Store(tmp_path / "inv.sqlite3") as store, pytest.raises(StoreError, match="no scan"):
