@@ -22,7 +22,7 @@ _XML_LEAF = re.compile(r"<(?:[A-Za-z_][\w.-]*:)?([A-Za-z_][\w.-]*)(?:\s[^<>]*)?>
 _JSON_PAIR = re.compile(
     r'"([^"\\]{1,64})"\s*(?::|=>)\s*(?:"((?:[^"\\]|\\.){0,1024})"|(-?\d[\d.]*|true|false))'
 )
-_MDNS_ITEM = re.compile(r"([^\s=]+)=(.*?)(?=\s+[^\s=]+=|\s*$)")
+_TOKEN = re.compile(r"\S+")
 
 
 def _cap(text: str) -> str:
@@ -108,10 +108,35 @@ def _dhip(raw: str) -> list[Facet]:
     return [("", raw), *dhip_fields(raw)]
 
 
+def mdns_items(line: str) -> list[Facet]:
+    """`key=value` items of one TXT line; a value runs (spaces kept) up to the next `key=` word."""
+    # NOTE: one pass over the words. A lazy regex with a `\s+key=` lookahead was quadratic in a
+    # run of spaces (minutes of CPU for one 64 KiB hostile TXT value).
+    items: list[Facet] = []
+    key: str | None = None
+    start = end = 0
+    for word in _TOKEN.finditer(line):
+        text = word.group()
+        # Before the first item a word may open one after leading "=" ("=a=b" is a=b).
+        opening = text.lstrip("=") if key is None else text
+        equals = opening.find("=")
+        if equals > 0:
+            if key is not None:
+                items.append((key, line[start:end]))
+            key = opening[:equals]
+            end = word.end()
+            start = end - len(opening) + equals + 1
+        elif key is not None:
+            end = word.end()
+    if key is not None:
+        items.append((key, line[start:end]))
+    return items
+
+
 def _mdns_txt(raw: str) -> list[Facet]:
     facets: list[Facet] = [("", raw)]
     for line in raw.splitlines():
-        for key, value in _MDNS_ITEM.findall(line.strip()):
+        for key, value in mdns_items(line):
             facets.append((key, _cap(value)))
             if len(facets) > MAX_FACETS:
                 return facets

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import re
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -100,6 +101,13 @@ class TestTextChannels:
         assert ("macaddress", "ACCC8E000001") in found
         assert ("vendor", "Axis") in found
 
+    def test_mdns_txt_with_a_long_run_of_spaces_decodes_in_one_pass(self) -> None:
+        """A 64 KiB hostile TXT value (a key, then spaces) decodes at once (the old lazy regex
+        with a lookahead spent minutes on it, far past the suite's timeout)."""
+        hostile = "a=" + " " * (64 * 1024 - 3) + "b"
+        found = facets("mdns.txt", hostile)
+        assert found[1:] == [("a", "b")]
+
     def test_mac_is_normalised_and_its_registrant_added(self) -> None:
         """Any MAC spelling becomes lower-case colon form, with the IEEE registrant as a facet."""
         found = facets("mac", "58-50-ED-1F-E3-85")
@@ -133,6 +141,17 @@ def test_random_bytes_never_crash_any_decoder(channel: str, raw: bytes) -> None:
 def test_random_text_never_crashes_structured_decoders(channel: str, text: str) -> None:
     """Random unicode, including broken XML and JSON, decodes without raising."""
     assert decode.facets(channel, "<a>" + text + '{"k":' + text)
+
+
+# The item grammar as a (quadratic) regex: the linear reader must split lines exactly as it does.
+MDNS_ITEM_GRAMMAR = re.compile(r"([^\s=]+)=(.*?)(?=\s+[^\s=]+=|\s*$)")
+
+
+@settings(max_examples=300, deadline=None)
+@given(line=st.text(alphabet=" \t=ab\u00a0", max_size=40))
+def test_mdns_items_follow_the_item_grammar(line: str) -> None:
+    """Keys, values with inner spaces, stray "=" words: the same items as the grammar yields."""
+    assert decode.mdns_items(line) == MDNS_ITEM_GRAMMAR.findall(line.strip())
 
 
 @settings(max_examples=100, deadline=None)
