@@ -26,7 +26,7 @@ from typing import Any
 from camaudit.lab.device import DeviceContext, RequestLog
 from camaudit.lab.persona import Instance
 from camaudit.lab.serve_discovery import UDP_CHANNELS, Answer
-from camaudit.lab.serve_http import HttpServer, tls_context
+from camaudit.lab.serve_http import READ_TIMEOUT_S, HttpServer, tls_context
 from camaudit.lab.serve_rtsp import OpenPort, RtspServer
 from camaudit.lab.site import instances_from_plan
 from camaudit.lab.topology import inside
@@ -246,7 +246,12 @@ class Responder:
         loop = asyncio.get_running_loop()
         for _device, sock, handler, ssl_context in self._tcp:
             server = await asyncio.start_server(
-                handler, sock=sock, ssl=ssl_context, limit=64 * 1024
+                handler,
+                sock=sock,
+                ssl=ssl_context,
+                limit=64 * 1024,
+                # A silent TLS client is dropped as soon as a silent plain one (default is 60 s).
+                ssl_handshake_timeout=READ_TIMEOUT_S if ssl_context is not None else None,
             )
             self._servers.append(server)
         for service in self._udp:
