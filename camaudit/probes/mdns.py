@@ -180,9 +180,7 @@ class MdnsProbe(DiscoveryProbe):
             packets = build_query(first_questions, secrets.randbelow(0x10000))
             sent = 0
             for address in ctx.unicast_targets():
-                await ctx.limiter.acquire()
-                for packet in packets:
-                    endpoint.send(packet, (str(address), port))
+                await _send_paced(ctx, endpoint, packets, (str(address), port))
                 asked[address] = set(first_questions)
                 sent += 1
             if not sent:
@@ -214,9 +212,8 @@ class MdnsProbe(DiscoveryProbe):
             if not questions:
                 continue
             asked[sender].update(questions)
-            await ctx.limiter.acquire()
-            for packet in build_query(questions, secrets.randbelow(0x10000)):
-                endpoint.send(packet, (str(sender), ctx.options.port("mdns")))
+            packets = build_query(questions, secrets.randbelow(0x10000))
+            await _send_paced(ctx, endpoint, packets, (str(sender), ctx.options.port("mdns")))
             pending.add(sender)
         return pending
 
@@ -310,6 +307,15 @@ class MdnsProbe(DiscoveryProbe):
             Evidence(host=host, channel=channel, value=value, probe=self.name, port=port)
             for channel, value in values
         ]
+
+
+async def _send_paced(
+    ctx: ProbeContext, endpoint: UdpEndpoint, packets: Iterable[bytes], address: tuple[str, int]
+) -> None:
+    # A long question list spans several datagrams; the scan's rate limit counts each one.
+    for packet in packets:
+        await ctx.limiter.acquire()
+        endpoint.send(packet, address)
 
 
 def _address_in_scope(addresses: Iterable[IPv4Address], ctx: ProbeContext) -> IPv4Address | None:

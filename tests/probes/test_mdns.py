@@ -20,6 +20,7 @@ from responders_web import DATA, MdnsUnicastResponder, loopback_context
 from zeroconf import DNSAddress, DNSPointer, DNSService, DNSText, const
 
 from camaudit.models import Evidence
+from camaudit.net import RateLimiter
 from camaudit.probes.mdns import (
     CAMERA_SERVICE_TYPES,
     SERVICE_ENUMERATION,
@@ -63,6 +64,18 @@ def hikvision_records(address: str) -> dict[tuple[str, int], list]:  # type: ign
             DNSAddress(target, const._TYPE_A, const._CLASS_IN, TTL, socket.inet_aton(address))
         ],
     }
+
+
+class CountingLimiter(RateLimiter):
+    """A generous rate limiter that counts the tokens taken."""
+
+    def __init__(self) -> None:
+        super().__init__(100_000.0)
+        self.acquired = 0
+
+    async def acquire(self) -> None:
+        self.acquired += 1
+        await super().acquire()
 
 
 class TestCodec:
@@ -114,6 +127,25 @@ class TestUnicast:
         assert (HIK["srv_target"], const._TYPE_A) in responder.questions
         # Legacy unicast: asked from an ephemeral port, never 5353.
         assert all(port != 5353 for _host, port in responder.senders)
+
+    async def test_every_query_datagram_waits_for_the_rate_limiter(self) -> None:
+        """Follow-ups too long for one datagram take one rate-limit token per datagram."""
+        service = HIK["service_type"]
+        instances = [f"{'c' * 60}{n:03d}.{'d' * 60}.{service}" for n in range(64)]
+        records = {
+            (service, const._TYPE_PTR): [
+                DNSPointer(service, const._TYPE_PTR, const._CLASS_IN, TTL, name)
+                for name in instances
+            ]
+        }
+        responder = MdnsUnicastResponder(records=records)
+        async with responder:
+            ctx = loopback_context(ports={"mdns": responder.port})
+            limiter = CountingLimiter()
+            ctx.limiter = limiter
+            await MdnsProbe().discover(ctx)
+        assert len(responder.senders) > 2  # the follow-up needed more than one datagram
+        assert limiter.acquired >= len(responder.senders)
 
     async def test_answers_in_additional_section_need_no_follow_up(self) -> None:
         """A responder that sends SRV/TXT/A with the PTR answer is not asked again for them."""
