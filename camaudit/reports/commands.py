@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -10,6 +11,7 @@ import click
 from rich.console import Console
 
 from camaudit.errors import CamauditError
+from camaudit.fileio import write_atomic
 from camaudit.models import ScanResult
 from camaudit.reports import REPORTS, as_json, checklist, render_table
 
@@ -27,6 +29,13 @@ def _one_line_errors() -> Iterator[None]:
         yield
     except CamauditError as exc:
         raise _Failed(str(exc)) from exc
+
+
+def _write(path: Path, text: str) -> None:
+    try:
+        write_atomic(path, text.encode("utf-8"))
+    except OSError as exc:
+        raise _Failed(f"cannot write {path}: {exc.strerror or exc}") from exc
 
 
 def _scan_from(scan_file: Path | None, db: Path | None, scan_id: int | None) -> ScanResult:
@@ -108,7 +117,12 @@ def checklist_command(
         out_format = checklist.format_for(output, fmt)
         result = _scan_from(scan_file, db, scan_id)
         seen = _seen_dates(result, db) if (scan_file is None or db is not None) else None
-        written = checklist.write(checklist.build(result, site=site, seen=seen), output, out_format)
+        try:
+            written = checklist.write(
+                checklist.build(result, site=site, seen=seen), output, out_format
+            )
+        except OSError as exc:
+            raise _Failed(f"cannot write {output}: {exc.strerror or exc}") from exc
     extra = f" (+ {checklist.verify_path(output).name})" if out_format == "csv" else ""
     click.echo(
         f"wrote {output}{extra}: {len(written.rows)} to remove or replace, "
@@ -140,14 +154,12 @@ def report_command(
         if output is None:
             render_table(result, Console())
         else:
-            with output.open("w", encoding="utf-8") as handle:
-                render_table(result, Console(file=handle, width=160, no_color=True))
+            buffer = io.StringIO()
+            render_table(result, Console(file=buffer, width=160, no_color=True))
+            _write(output, buffer.getvalue())
         return
     text = REPORTS[fmt](result)
     if output is None:
         click.echo(text, nl=False)
     else:
-        try:
-            output.write_text(text, encoding="utf-8", newline="")
-        except OSError as exc:
-            raise _Failed(f"cannot write {output}: {exc.strerror or exc}") from exc
+        _write(output, text)

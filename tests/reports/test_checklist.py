@@ -323,6 +323,25 @@ def test_checklist_from_inventory_uses_first_seen(tmp_path: Path) -> None:
     assert rows["198.51.100.7"]["first seen"] == "2024-05-08"
 
 
+@pytest.mark.parametrize("fmt", ["table", "html"])
+def test_unwritable_output_is_one_line_exit_3(
+    scan_result: ScanResult, tmp_path: Path, fmt: str
+) -> None:
+    """report and checklist into a missing directory fail with exit 3, not a traceback."""
+    from camaudit.reports.commands import report_command
+
+    scan_file = tmp_path / "scan.json"
+    scan_file.write_text(as_json.dumps(scan_result))
+    out = tmp_path / "missing" / f"out.{fmt}"
+    for command, args in (
+        (report_command, [str(scan_file), "--format", fmt, "-o", str(out)]),
+        (checklist_command, [str(scan_file), "-o", str(out.with_suffix(".csv"))]),
+    ):
+        result = CliRunner().invoke(command, args)
+        assert result.exit_code == 3, result.output
+        assert "cannot write" in result.output
+
+
 def test_report_command_renders_each_format(scan_result: ScanResult, tmp_path: Path) -> None:
     """`camaudit report SCAN.json --format F -o FILE` writes what REPORTS renders."""
     from camaudit.reports import REPORTS
