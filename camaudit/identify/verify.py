@@ -154,14 +154,22 @@ def _vocabulary_values(rule: Rule, identifiers: Identifiers) -> list[str]:
     return found
 
 
+# Facts that say a maker, directly or through the derived brand/model rules, whose matches are
+# capped at (and so may reach) the confidence of the rule that yielded the brand or model.
+MAKER_BEARING_FACTS = frozenset({"maker", "brand", "model"})
+
+
 def _confidence(rule: Rule) -> list[str]:
     ceiling = vocabulary.WEAK_CONFIDENCE_BY_CHANNEL.get(rule.channel)
-    if ceiling is not None and "maker" in rule.facts and rule.confidence > ceiling:
-        return [
-            f"{rule.channel} is a weak signal: a maker rule there needs confidence "
-            f"<= {ceiling}, not {rule.confidence}"
-        ]
-    return []
+    if ceiling is None or rule.confidence <= ceiling:
+        return []
+    captured = set(rule.regex.groupindex) if rule.regex is not None else set()
+    if MAKER_BEARING_FACTS.isdisjoint(captured | set(rule.facts)):
+        return []
+    return [
+        f"{rule.channel} is a weak signal: a rule there yielding a maker, brand or model "
+        f"needs confidence <= {ceiling}, not {rule.confidence}"
+    ]
 
 
 def hostile_strings(rule: Rule) -> list[str]:

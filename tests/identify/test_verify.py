@@ -107,12 +107,37 @@ def test_file_name_must_match_channel_and_ids_be_unique(write_db: WriteFiles) ->
 
 
 def test_weak_channel_rule_cannot_be_confident(write_db: WriteFiles) -> None:
-    """A MAC-prefix rule naming a maker must stay at or below 0.5."""
+    """A MAC-prefix rule naming a maker must stay at or below the channel's ceiling (0.6)."""
     mac = GOOD.replace('"rtsp.server"', '"mac"').replace("'^Dahua Rtsp Server$'", "'^3c:ef:8c:'")
     mac = mac.replace('"Dahua Rtsp Server"', '"3c:ef:8c:61:01:c0"').replace(
         '["GStreamer RTSP server"]', "[]"
     )
     db = write_db(mac=mac)
+    assert any("weak signal" in p for p in rule_problems(db, "zz-test-dahua-rtsp"))
+
+
+@pytest.mark.parametrize(
+    ("pattern", "facts"),
+    [
+        ("'^(?P<maker>dahua)$'", "{ device_type = 'ip-camera' }"),
+        ("'^(?P<brand>Lorex)$'", "{}"),
+        ("'^Lorex$'", "{ brand = 'Lorex' }"),
+        ("'^(?P<model>W461ASC)$'", "{}"),
+    ],
+    ids=["captured-maker", "captured-brand", "fixed-brand", "captured-model"],
+)
+def test_weak_channel_ceiling_covers_maker_claims_made_indirectly(
+    write_db: WriteFiles, pattern: str, facts: str
+) -> None:
+    """A weak-channel rule whose captured maker, or brand/model (which the derived rules turn
+    into a maker at this rule's confidence), is above the ceiling is refused."""
+    registrant = (
+        GOOD.replace('"rtsp.server"', '"mac"')
+        .replace("[[fingerprint]]\n", '[[fingerprint]]\n    field = "registrant"\n')
+        .replace("'^Dahua Rtsp Server$'", pattern)
+        .replace('{ maker = "dahua", device_type = "ip-camera" }', facts)
+    )
+    db = write_db(mac=registrant)
     assert any("weak signal" in p for p in rule_problems(db, "zz-test-dahua-rtsp"))
 
 
