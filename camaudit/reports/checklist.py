@@ -311,8 +311,8 @@ def verify_path(path: Path) -> Path:
 
 
 def read_csv(path: Path) -> Checklist:
-    """An existing CSV checklist (and its -verify file, if present)."""
-    rows = _rows_from_table(_csv_table(path), str(path))
+    """An existing CSV checklist and its -verify file, whichever of the two exist."""
+    rows = _rows_from_table(_csv_table(path), str(path)) if path.exists() else []
     verify_file = verify_path(path)
     verify = []
     if verify_file.exists():
@@ -469,7 +469,9 @@ def write(fresh: Checklist, path: Path, fmt: str) -> Checklist:
     Returns what was written.
     """
     checklist = fresh
-    if fmt in READERS and path.exists():
+    # NOTE: a CSV checklist is two files; edits in the -verify one count even if the main is gone.
+    existing = path.exists() or (fmt == "csv" and verify_path(path).exists())
+    if fmt in READERS and existing:
         checklist = merge(fresh, READERS[fmt](path))
     if fmt == "csv":
         write_atomic(path, _csv_text(checklist.rows).encode("utf-8"))

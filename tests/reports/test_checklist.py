@@ -238,6 +238,24 @@ class TestStaffEditsSurvive:
                                                             "label says Lorex")  # fmt: skip
         assert read_csv(verify_file) == []
 
+    def test_verify_file_edits_survive_a_missing_main_file(
+        self, scan_result: ScanResult, tmp_path: Path
+    ) -> None:
+        """Notes typed in list-verify.csv are kept even when list.csv was moved away."""
+        out = tmp_path / "list.csv"
+        checklist.write(checklist.build(scan_result), out, "csv")
+        verify_file = tmp_path / "list-verify.csv"
+        rows = read_csv(verify_file)
+        rows[0]["notes"] = "behind the ceiling tile"
+        with verify_file.open("w", encoding="utf-8", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows(rows)
+        out.unlink()
+        checklist.write(checklist.build(scan_result), out, "csv")
+        assert read_csv(verify_file)[0]["notes"] == "behind the ceiling tile"
+        assert len(read_csv(out)) == 2
+
     @pytest.mark.parametrize(
         ("name", "content"),
         [
