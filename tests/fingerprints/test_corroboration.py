@@ -35,3 +35,15 @@ def test_an_oem_label_on_a_mac_prefix_stays_weak(database: Database) -> None:
     """A Lorex OUI alone gives brand Lorex and a weak Dahua maker: verify on site, not flagged."""
     device = identify_alone(database, ("mac", "00:1f:54:17:eb:0c"))
     assert (device.maker, device.brand, device.verdict) == ("dahua", "Lorex", Verdict.POSSIBLE)
+
+
+def test_a_page_title_counts_once_though_body_and_title_both_carry_it(
+    database: Database,
+) -> None:
+    """A generic device page titled WEB SERVICE, as http_banner reports it (title and body), is a
+    weak Dahua hint, not LIKELY: the body's <title> is the same observation as http.title."""
+    page = "<html><head><title>WEB SERVICE</title></head><body>Router setup</body></html>"
+    device = identify_alone(
+        database, ("http.title", "WEB SERVICE"), ("http.body", page), ("http.server", "lighttpd")
+    )
+    assert device.verdict is Verdict.POSSIBLE
