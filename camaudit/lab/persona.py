@@ -217,8 +217,10 @@ def _check_sections(raw: Mapping[str, Any], path: Path) -> None:
     if "dhip" in raw:
         _require(raw["dhip"], "device_info", dict, path, "dhip")
     if "ssdp" in raw:
-        for key in ("server", "location_path"):
-            _require(raw["ssdp"], key, str, path, "ssdp")
+        _require(raw["ssdp"], "location_path", str, path, "ssdp")
+        # SERVER is optional: a persona leaves it out where no source publishes it.
+        if "server" in raw["ssdp"]:
+            _require(raw["ssdp"], "server", str, path, "ssdp")
     if "mdns" in raw:
         for index, service in enumerate(raw["mdns"].get("service", [])):
             for key in ("type", "instance"):

@@ -210,9 +210,13 @@ def answer_ssdp(
         return []
     port = device.real_port("tcp", int(spec.get("location_port", 80)))
     location = f"http://{device.instance.ip}:{port}{spec['location_path']}"
+    # SERVER is optional in a persona: where no source publishes it, the device sends none.
+    server = (
+        f"SERVER: {device.instance.render(spec['server'], values)}\r\n" if "server" in spec else ""
+    )
     reply = (
         "HTTP/1.1 200 OK\r\nCACHE-CONTROL: max-age=1800\r\nEXT:\r\n"
-        f"LOCATION: {location}\r\nSERVER: {device.instance.render(spec['server'], values)}\r\n"
+        f"LOCATION: {location}\r\n{server}"
         f"ST: {search if search != 'ssdp:all' else device_st}\r\n"
         f"USN: uuid:{values['uuid']}::{device_st}\r\n\r\n"
     ).encode()
