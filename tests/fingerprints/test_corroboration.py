@@ -47,3 +47,16 @@ def test_a_page_title_counts_once_though_body_and_title_both_carry_it(
         database, ("http.title", "WEB SERVICE"), ("http.body", page), ("http.server", "lighttpd")
     )
     assert device.verdict is Verdict.POSSIBLE
+
+
+def test_a_page_that_merely_names_hikvision_is_not_flagged(database: Database) -> None:
+    """A reseller's or NAS's page listing the company is a hint; the device's own copyright line
+    on its login page is evidence."""
+    mention = identify_alone(
+        database, ("http.body", "<li>We install Hangzhou Hikvision Digital Technology cameras</li>")
+    )
+    assert mention.verdict is Verdict.POSSIBLE
+    own = identify_alone(
+        database, ("http.body", "<p>&copy;2021 Hangzhou Hikvision Digital Technology Co., Ltd.</p>")
+    )
+    assert (own.maker, own.verdict) == ("hikvision", Verdict.LIKELY)
