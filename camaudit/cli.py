@@ -13,7 +13,7 @@ import sys
 from datetime import UTC, datetime
 from ipaddress import IPv4Address
 from pathlib import Path
-from typing import IO, Any, NoReturn
+from typing import IO, Any
 
 import click
 from rich.console import Console
@@ -21,6 +21,7 @@ from rich.text import Text
 
 from camaudit import __version__
 from camaudit.errors import CamauditError, ConfigError
+from camaudit.exitcodes import EXIT_FLAGGED, EXIT_INTERRUPTED, fail
 from camaudit.fileio import write_atomic
 from camaudit.identify.commands import fingerprints_group
 from camaudit.inventory.commands import history_group
@@ -32,28 +33,7 @@ from camaudit.reports.commands import checklist_command, report_command
 
 log = logging.getLogger(__name__)
 
-EXIT_OK = 0
-EXIT_FLAGGED = 1
-EXIT_USAGE = 2
-EXIT_CANNOT_SCAN = 3
 FORMATS = ("table", "json", "csv", "html")
-
-
-class CannotScan(click.ClickException):
-    """A CamauditError shown as one line, exit 3: the scan or command could not be done."""
-
-    exit_code = EXIT_CANNOT_SCAN
-
-
-class BadInput(CannotScan):
-    """A ConfigError shown as one line, exit 2: the user's targets, options or input are wrong."""
-
-    exit_code = EXIT_USAGE
-
-
-def fail(error: CamauditError) -> NoReturn:
-    """Leave with a one-line reason and the documented exit code."""
-    raise (BadInput if isinstance(error, ConfigError) else CannotScan)(str(error))
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -264,7 +244,7 @@ def scan(  # noqa: PLR0913 - click passes every option
         _save(result, db, err)
     _emit(result, output_format, output)
     if result.interrupted:
-        sys.exit(130)
+        sys.exit(EXIT_INTERRUPTED)
     if fail_on == "flagged" and any(device.flagged for device in result.devices):
         sys.exit(EXIT_FLAGGED)
 

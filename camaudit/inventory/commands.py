@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -11,26 +9,11 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from camaudit.errors import CamauditError
+from camaudit.exitcodes import CannotDo, one_line_errors
 from camaudit.inventory.diff import ScanDiff, diff
 from camaudit.inventory.store import Store
 from camaudit.reports import render_table
 from camaudit.reports.base import clean_text, iso_utc
-
-EXIT_FAILED = 3  # README exit codes: 3 = could not do it
-
-
-class _Failed(click.ClickException):
-    exit_code = EXIT_FAILED
-
-
-@contextmanager
-def _one_line_errors() -> Iterator[None]:
-    try:
-        yield
-    except CamauditError as exc:
-        raise _Failed(str(exc)) from exc
-
 
 _DB_OPT = click.option(
     "--db", type=click.Path(dir_okay=False, path_type=Path), default=None,
@@ -47,7 +30,7 @@ def history_group() -> None:
 @_DB_OPT
 def list_command(db: Path | None) -> None:
     """List saved scans, oldest first."""
-    with _one_line_errors(), Store(db) as store:
+    with one_line_errors(), Store(db) as store:
         summaries = store.scans()
     table = Table(title=Text(f"{len(summaries)} saved scans"))
     for name in ("id", "started (UTC)", "site", "policy", "devices", "flagged", "note"):
@@ -66,7 +49,7 @@ def list_command(db: Path | None) -> None:
 @_DB_OPT
 def show_command(scan_id: int, db: Path | None) -> None:
     """Show one saved scan as a table."""
-    with _one_line_errors(), Store(db) as store:
+    with one_line_errors(), Store(db) as store:
         result = store.load(scan_id)
     render_table(result, Console())
 
@@ -99,11 +82,11 @@ def diff_command(ids: tuple[int, ...], db: Path | None) -> None:
     """What changed between two saved scans (default: the last two)."""
     if len(ids) not in (0, 2):
         raise click.UsageError("give two scan ids (OLD NEW) or none for the last two")
-    with _one_line_errors(), Store(db) as store:
+    with one_line_errors(), Store(db) as store:
         if not ids:
             newest = store.latest_ids(2)
             if len(newest) < 2:
-                raise _Failed(f"need two saved scans to compare; {store.path} has {len(newest)}")
+                raise CannotDo(f"need two saved scans to compare; {store.path} has {len(newest)}")
             ids = (newest[1], newest[0])
         old, new = store.load(ids[0]), store.load(ids[1])
     console = Console()

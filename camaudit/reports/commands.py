@@ -3,39 +3,22 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import click
 from rich.console import Console
 
-from camaudit.errors import CamauditError
+from camaudit.exitcodes import CannotDo, one_line_errors
 from camaudit.fileio import write_atomic
 from camaudit.models import ScanResult
 from camaudit.reports import REPORTS, as_json, checklist, render_table
-
-# Exit code 3 = "could not do it" (README, exit codes), the same as the top-level CLI uses.
-EXIT_FAILED = 3
-
-
-class _Failed(click.ClickException):
-    exit_code = EXIT_FAILED
-
-
-@contextmanager
-def _one_line_errors() -> Iterator[None]:
-    try:
-        yield
-    except CamauditError as exc:
-        raise _Failed(str(exc)) from exc
 
 
 def _write(path: Path, text: str) -> None:
     try:
         write_atomic(path, text.encode("utf-8"))
     except OSError as exc:
-        raise _Failed(f"cannot write {path}: {exc.strerror or exc}") from exc
+        raise CannotDo(f"cannot write {path}: {exc.strerror or exc}") from exc
 
 
 def _scan_from(scan_file: Path | None, db: Path | None, scan_id: int | None) -> ScanResult:
@@ -48,7 +31,7 @@ def _scan_from(scan_file: Path | None, db: Path | None, scan_id: int | None) -> 
             return store.load(scan_id)
         latest = store.latest(1)
         if not latest:
-            raise _Failed(f"no scans saved in {store.path}; run `camaudit scan --save` first")
+            raise CannotDo(f"no scans saved in {store.path}; run `camaudit scan --save` first")
         return latest[0]
 
 
@@ -113,7 +96,7 @@ def checklist_command(
     sign-off typed into an existing CSV/XLSX checklist are kept; devices no longer seen stay,
     marked "not seen since"; new devices are added at the end.
     """
-    with _one_line_errors():
+    with one_line_errors():
         out_format = checklist.format_for(output, fmt)
         result = _scan_from(scan_file, db, scan_id)
         seen = _seen_dates(result, db) if (scan_file is None or db is not None) else None
@@ -122,7 +105,7 @@ def checklist_command(
                 checklist.build(result, site=site, seen=seen), output, out_format
             )
         except OSError as exc:
-            raise _Failed(f"cannot write {output}: {exc.strerror or exc}") from exc
+            raise CannotDo(f"cannot write {output}: {exc.strerror or exc}") from exc
     extra = f" (+ {checklist.verify_path(output).name})" if out_format == "csv" else ""
     click.echo(
         f"wrote {output}{extra}: {len(written.rows)} to remove or replace, "
@@ -148,7 +131,7 @@ def report_command(
     scan_file: Path | None, db: Path | None, scan_id: int | None, fmt: str, output: Path | None
 ) -> None:
     """Render a saved scan (SCAN.json, or from the inventory) as a table, JSON, CSV or HTML."""
-    with _one_line_errors():
+    with one_line_errors():
         result = _scan_from(scan_file, db, scan_id)
     if fmt == "table":
         if output is None:

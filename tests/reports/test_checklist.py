@@ -267,13 +267,13 @@ class TestStaffEditsSurvive:
     def test_unparseable_file_is_left_untouched(
         self, scan_result: ScanResult, tmp_path: Path, name: str, content: bytes
     ) -> None:
-        """An existing file we cannot read is refused with exit 3 and not modified."""
+        """An existing file we cannot read is refused as bad input (exit 2) and not modified."""
         scan_file = tmp_path / "scan.json"
         scan_file.write_text(as_json.dumps(scan_result))
         out = tmp_path / name
         out.write_bytes(content)
         result = CliRunner().invoke(checklist_command, [str(scan_file), "-o", str(out)])
-        assert result.exit_code == 3
+        assert result.exit_code == 2
         assert "not" in result.output
         assert len(result.output.strip().splitlines()) == 1
         assert out.read_bytes() == content
