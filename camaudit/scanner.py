@@ -345,4 +345,3 @@ class Scanner:
 def order_devices(devices: Iterable[Device]) -> list[Device]:
     """Flagged first, then in-scope before out-of-scope, then by address."""
     return sorted(devices, key=lambda d: (not d.flagged, not d.in_scope, d.ip))
-
