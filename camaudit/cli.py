@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import json
 import logging
 import os
-import resource
 import signal
 import sys
 from datetime import UTC, datetime
@@ -23,6 +23,7 @@ from camaudit import __version__
 from camaudit.errors import CamauditError, ConfigError
 from camaudit.exitcodes import EXIT_FLAGGED, EXIT_INTERRUPTED, fail
 from camaudit.fileio import write_atomic
+from camaudit.hostos import raise_file_limit
 from camaudit.identify.commands import fingerprints_group
 from camaudit.inventory.commands import history_group
 from camaudit.lab.commands import demo_command, lab_group
@@ -228,7 +229,7 @@ def scan(  # noqa: PLR0913 - click passes every option
         )
         chosen_policy = load_policy(policy)
         database = load_database()
-        _raise_file_limit()
+        raise_file_limit()
         scanner = Scanner(scope, options, database=database, policy=chosen_policy)
     except CamauditError as exc:
         fail(exc)
@@ -298,14 +299,6 @@ def _scan_options(
     )
 
 
-def _raise_file_limit() -> None:
-    """A /24 sweep holds about a thousand sockets at once; lift the soft descriptor limit."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    wanted = hard if hard != resource.RLIM_INFINITY else 65536
-    if soft < wanted:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
-
-
 def _run_with_progress(scanner: Any, err: Console) -> ScanResult:
     """Run the scan with a progress line on stderr; Ctrl-C ends it early with what was found."""
     from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn
@@ -332,14 +325,20 @@ def _run_with_progress(scanner: Any, err: Console) -> ScanResult:
 async def _interruptible(scanner: Any) -> ScanResult:
     task = asyncio.current_task()
     loop = asyncio.get_running_loop()
+    # NOTE: Windows event loops have no add_signal_handler; there asyncio.run's own Ctrl-C
+    # handling cancels this task, which ends the scan the same way.
+    handled = False
     if task is not None:
-        loop.add_signal_handler(signal.SIGINT, task.cancel)
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(signal.SIGINT, task.cancel)
+            handled = True
     try:
         result: ScanResult = await scanner.run()
     except asyncio.CancelledError:
         result = scanner._result(interrupted=True)  # noqa: SLF001 - the one place that needs it
     finally:
-        loop.remove_signal_handler(signal.SIGINT)
+        if handled:
+            loop.remove_signal_handler(signal.SIGINT)
     return result
 
 

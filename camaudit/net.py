@@ -8,15 +8,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import fcntl
 import logging
 import socket
-import struct
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 from typing import Any
+
+from camaudit.neighbour_table import canonical_mac
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +26,8 @@ MULTICAST_TTL = 1
 # against the socket's send buffer meanwhile; a /24 of directed discovery overflows the default
 # 208 KiB, and the rest would wait in asyncio's buffer. Ask for room for a few thousand.
 SEND_BUFFER_BYTES = 4 * 1024 * 1024
-SO_SNDBUFFORCE = getattr(socket, "SO_SNDBUFFORCE", 32)  # Linux: root may exceed wmem_max
+# Linux only: root may exceed wmem_max. NOTE: no numeric fallback; 32 is SO_BROADCAST on Windows.
+SO_SNDBUFFORCE: int | None = getattr(socket, "SO_SNDBUFFORCE", None)
 DRAIN_LIMIT_S = 10.0  # longest wait for queued datagrams to reach the kernel before listening
 
 
@@ -37,6 +38,7 @@ class Interface:
     name: str
     address: IPv4Interface
     multicast: bool
+    mac: str | None = None  # lower-case colon form; None where the system reports none
 
     @property
     def network(self) -> IPv4Network:
@@ -54,47 +56,44 @@ class Datagram:
 
 
 def list_interfaces() -> list[Interface]:
-    """The IPv4 interfaces that are up, with their addresses (Linux, via SIOCGIFCONF)."""
+    """Every IPv4 address of every interface that is up, with its netmask and the interface's
+    MAC (psutil reads them on Linux, macOS and Windows alike)."""
+    import psutil  # noqa: PLC0415 - only scans and dry runs need interfaces
+
+    stats = psutil.net_if_stats()
     interfaces: list[Interface] = []
-    for _index, name in socket.if_nameindex():
-        flags = _interface_flags(name)
-        if flags is None or not flags & 0x1:  # IFF_UP
+    for name, addresses in psutil.net_if_addrs().items():
+        stat = stats.get(name)
+        if stat is None or not stat.isup:
             continue
-        multicast = bool(flags & 0x1000) and not flags & 0x8  # IFF_MULTICAST, not IFF_LOOPBACK
-        interfaces += [
-            Interface(name=name, address=address, multicast=multicast)
-            for address in _interface_addresses(name)
-        ]
+        mac = next(
+            (canonical_mac(a.address) for a in addresses if a.family == psutil.AF_LINK), None
+        )
+        for entry in addresses:
+            address = _ipv4_interface(entry.family, entry.address, entry.netmask)
+            if address is None:
+                continue
+            multicast = _multicast_capable(stat.flags, address)
+            interfaces.append(Interface(name=name, address=address, multicast=multicast, mac=mac))
     return interfaces
 
 
-SIOCGIFFLAGS, SIOCGIFADDR, SIOCGIFNETMASK = 0x8913, 0x8915, 0x891B  # linux/sockios.h
+def _ipv4_interface(family: int, address: str, netmask: str | None) -> IPv4Interface | None:
+    if family != socket.AF_INET or not netmask:
+        return None
+    try:
+        return IPv4Interface(f"{address}/{netmask}")
+    except ValueError:
+        return None
 
 
-def _ifreq(name: str) -> bytes:
-    """A struct ifreq naming an interface (IFNAMSIZ 16, so at most 15 bytes of name)."""
-    return struct.pack("256s", name.encode()[:15])
-
-
-def _interface_flags(name: str) -> int | None:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        try:
-            raw = fcntl.ioctl(sock.fileno(), SIOCGIFFLAGS, _ifreq(name))
-        except OSError:
-            return None
-    return int(struct.unpack("H", raw[16:18])[0])
-
-
-def _interface_addresses(name: str) -> list[IPv4Interface]:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        try:
-            packed = fcntl.ioctl(sock.fileno(), SIOCGIFADDR, _ifreq(name))
-            mask = fcntl.ioctl(sock.fileno(), SIOCGIFNETMASK, _ifreq(name))
-        except OSError:
-            return []
-    address = socket.inet_ntoa(packed[20:24])
-    netmask = socket.inet_ntoa(mask[20:24])
-    return [IPv4Interface(f"{address}/{netmask}")]
+def _multicast_capable(flags: str, address: IPv4Interface) -> bool:
+    """IFF_MULTICAST and not loopback; Windows reports no flags, so there every non-loopback
+    interface counts (its adapters all take multicast)."""
+    if address.is_loopback:
+        return False
+    names = set(flags.split(",")) if flags else set()
+    return "multicast" in names if names else True
 
 
 class _Collector(asyncio.DatagramProtocol):
@@ -176,10 +175,12 @@ class Sockets:
         groups: tuple[tuple[str, Interface], ...] = (),
         broadcast: bool = False,
         multicast_interface: Interface | None = None,
+        bind_device: bool = False,
     ) -> AsyncIterator[UdpEndpoint]:
         """A UDP endpoint; `groups` joins multicast groups on given interfaces (for replies sent
         to a group, as SADP and DHIP devices do); `multicast_interface` picks where sends to a
-        group go out."""
+        group go out; `bind_device` also pins the socket to that interface where the system can
+        (Linux SO_BINDTODEVICE), for sockets that only ever talk to that link."""
         sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM, socket.IPPROTO_UDP)
         try:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -191,15 +192,10 @@ class Sockets:
             if broadcast:
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
             if multicast_interface is not None:
-                sock.setsockopt(
-                    socket.IPPROTO_IP,
-                    socket.IP_MULTICAST_IF,
-                    socket.inet_aton(str(multicast_interface.address.ip)),
-                )
+                _send_multicast_on(sock, multicast_interface, bind_device=bind_device)
             sock.bind(bind)
             for group, interface in groups:
-                membership = socket.inet_aton(group) + socket.inet_aton(str(interface.address.ip))
-                sock.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, membership)
+                _join(sock, group, interface)
             sock.setblocking(False)
         except OSError:
             sock.close()
@@ -214,9 +210,42 @@ class Sockets:
             transport.close()
 
 
+def _send_multicast_on(sock: socket.socket, interface: Interface, *, bind_device: bool) -> None:
+    """Make group sends leave on `interface`, the way every OS takes it.
+
+    IP_MULTICAST_IF with the interface's address (a struct in_addr) is what Linux, macOS and
+    Windows all accept (Windows reads the 4 bytes as an address unless they are 0.0.0.x, its
+    index form). SO_BINDTODEVICE exists only on Linux: there it also keeps the socket on that
+    link when policy routing or a VRF would pick another; unprivileged kernels before 5.7 refuse
+    it, which is fine because IP_MULTICAST_IF already chose the link.
+    """
+    sock.setsockopt(
+        socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton(str(interface.address.ip))
+    )
+    option = getattr(socket, "SO_BINDTODEVICE", None)
+    if bind_device and option is not None:
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, option, interface.name.encode())
+        except OSError as exc:
+            log.debug(
+                "SO_BINDTODEVICE %s refused (%s); IP_MULTICAST_IF still applies",
+                interface.name,
+                exc,
+            )
+
+
+def _join(sock: socket.socket, group: str, interface: Interface) -> None:
+    """Join a group on one interface, named by its address (struct ip_mreq: group, then
+    interface). Windows and macOS have no by-name join; an address works on all three."""
+    membership = socket.inet_aton(group) + socket.inet_aton(str(interface.address.ip))
+    sock.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, membership)
+
+
 def _enlarge_send_buffer(sock: socket.socket) -> None:
     """As large a send buffer as we may have: forced as root, else up to the system maximum."""
     for option in (SO_SNDBUFFORCE, socket.SO_SNDBUF):
+        if option is None:
+            continue
         try:
             sock.setsockopt(socket.SOL_SOCKET, option, SEND_BUFFER_BYTES)
         except OSError:

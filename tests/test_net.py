@@ -1,11 +1,29 @@
-"""Socket helpers: the rate limiter and capped reads, on loopback."""
+"""Socket helpers: the rate limiter, capped reads, interfaces and multicast sockets."""
 
 from __future__ import annotations
 
 import asyncio
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
 import time
+from ipaddress import IPv4Address, IPv4Interface
+from pathlib import Path
 
-from camaudit.net import RateLimiter, open_tcp, read_capped
+import pytest
+
+from camaudit.net import (
+    Interface,
+    RateLimiter,
+    Sockets,
+    _multicast_capable,
+    list_interfaces,
+    open_tcp,
+    read_capped,
+)
 
 
 async def test_rate_limiter_spaces_out_a_burst() -> None:
@@ -52,3 +70,107 @@ async def test_read_capped_returns_what_came_before_a_stalled_peer_times_out() -
         data = await read_capped(reader, max_bytes=4096, timeout_s=0.3)
         writer.close()
     assert data == b"RTSP/1.0 200 OK\r\n"
+
+
+class TestInterfaces:
+    def test_loopback_is_listed_with_its_netmask_and_never_for_multicast(self) -> None:
+        """psutil's view of lo: 127.0.0.1/8, up, not a multicast interface for discovery."""
+        loopback = [i for i in list_interfaces() if i.address.ip == IPv4Address("127.0.0.1")]
+        assert loopback, "no interface carries 127.0.0.1"
+        assert loopback[0].address == IPv4Interface("127.0.0.1/8")
+        assert not loopback[0].multicast
+
+    @pytest.mark.parametrize(
+        ("flags", "address", "expected"),
+        [
+            ("up,broadcast,running,multicast", "198.51.100.1/24", True),
+            ("up,broadcast,running", "198.51.100.1/24", False),
+            ("", "198.51.100.1/24", True),  # Windows: psutil reports no flags at all
+            ("", "127.0.0.1/8", False),
+            ("up,loopback,running,multicast", "127.0.0.1/8", False),
+        ],
+    )
+    def test_multicast_capability_from_each_systems_flags(
+        self, flags: str, address: str, expected: bool
+    ) -> None:
+        """IFF_MULTICAST where the OS reports flags; every non-loopback adapter on Windows."""
+        assert _multicast_capable(flags, IPv4Interface(address)) is expected
+
+    @pytest.mark.netns
+    def test_every_address_netmask_and_the_mac_of_an_interface_in_a_namespace(self) -> None:
+        """Inside a namespace of our own: a primary and a secondary address (the old SIOCGIFADDR
+        ioctl saw only the first), their netmasks, the MAC as set, and no down interface."""
+        if os.geteuid() != 0 or shutil.which("ip") is None:
+            pytest.skip("needs root and iproute2 to create a network namespace")
+        namespace = f"cal-l15if{os.getpid() % 100000}-ns"
+        commands = [
+            ["ip", "netns", "add", namespace],
+            ["ip", "-n", namespace, "link", "add", "cam0", "type", "veth", "peer", "name", "cam1"],
+            ["ip", "-n", namespace, "link", "set", "cam0", "address", "58:50:ed:00:15:01"],
+            ["ip", "-n", namespace, "addr", "add", "198.51.100.1/24", "dev", "cam0"],
+            ["ip", "-n", namespace, "addr", "add", "198.18.7.1/16", "dev", "cam0"],
+            ["ip", "-n", namespace, "link", "set", "cam1", "address", "58:50:ed:00:15:02"],
+            ["ip", "-n", namespace, "addr", "add", "198.18.9.1/24", "dev", "cam1"],
+            ["ip", "-n", namespace, "link", "add", "off0", "type", "veth", "peer", "name", "off1"],
+            ["ip", "-n", namespace, "addr", "add", "198.18.11.1/24", "dev", "off0"],
+            ["ip", "-n", namespace, "link", "set", "cam0", "up"],
+            ["ip", "-n", namespace, "link", "set", "cam1", "up"],
+        ]
+        try:
+            for command in commands:
+                done = subprocess.run(command, capture_output=True, text=True, timeout=10)
+                if done.returncode != 0:
+                    pytest.skip(f"{' '.join(command)}: {done.stderr.strip()}")
+            listing = subprocess.run(
+                ["ip", "netns", "exec", namespace, sys.executable, "-c", LIST_INTERFACES],
+                capture_output=True,
+                text=True,
+                timeout=30,
+                check=True,
+                cwd=Path(__file__).resolve().parents[1],
+            )
+        finally:
+            subprocess.run(["ip", "netns", "del", namespace], capture_output=True, timeout=10)
+        seen = sorted(tuple(row) for row in json.loads(listing.stdout))
+        # off0 was never set up, so it is not listed.
+        assert seen == [
+            ("cam0", "198.18.7.1/16", "58:50:ed:00:15:01", True),
+            ("cam0", "198.51.100.1/24", "58:50:ed:00:15:01", True),
+            ("cam1", "198.18.9.1/24", "58:50:ed:00:15:02", True),
+        ]
+
+
+LIST_INTERFACES = """
+import json
+from camaudit.net import list_interfaces
+print(json.dumps([
+    [i.name, str(i.address), i.mac, i.multicast]
+    for i in list_interfaces() if not i.address.is_loopback
+]))
+"""
+
+
+class TestMulticastSockets:
+    async def test_a_pinned_sender_is_bound_to_its_device_on_linux(self) -> None:
+        """SO_BINDTODEVICE where Linux has it; IP_MULTICAST_IF names the interface's address.
+        Nothing is sent: the socket is only opened and inspected."""
+        option = getattr(socket, "SO_BINDTODEVICE", None)
+        if option is None:
+            pytest.skip("this system has no SO_BINDTODEVICE")
+        lo = Interface(name="lo", address=IPv4Interface("127.0.0.1/8"), multicast=False)
+        async with Sockets().udp(multicast_interface=lo, bind_device=True) as endpoint:
+            sock = endpoint._transport.get_extra_info("socket")  # noqa: SLF001
+            device = sock.getsockopt(socket.SOL_SOCKET, option, 16)
+            chosen = sock.getsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, 4)
+        assert device.rstrip(b"\0") == b"lo"
+        assert socket.inet_ntoa(chosen) == "127.0.0.1"
+
+    async def test_an_unpinned_sender_is_not_bound_to_a_device(self) -> None:
+        """Without bind_device the socket may use any link (it also sends directed unicast)."""
+        option = getattr(socket, "SO_BINDTODEVICE", None)
+        if option is None:
+            pytest.skip("this system has no SO_BINDTODEVICE")
+        lo = Interface(name="lo", address=IPv4Interface("127.0.0.1/8"), multicast=False)
+        async with Sockets().udp(multicast_interface=lo) as endpoint:
+            sock = endpoint._transport.get_extra_info("socket")  # noqa: SLF001
+            assert sock.getsockopt(socket.SOL_SOCKET, option, 16).rstrip(b"\0") == b""

@@ -38,8 +38,6 @@ IP_TIMEOUT_S = 60.0  # a single `ip -batch` of a few hundred lines takes well un
 LABID = re.compile(r"^[a-z0-9]{1,10}$")
 PARALLEL_IP = 16  # concurrent `ip -n NS -batch` processes while bringing devices up
 
-_libc = ctypes.CDLL(None, use_errno=True)
-
 
 def check_labid(labid: str) -> str:
     """A lab id is 1-10 lower-case letters or digits (names must stay short and unambiguous)."""
@@ -111,7 +109,9 @@ def list_namespaces(labid: str | None = None) -> list[str]:
 
 
 def _setns(fd: int) -> None:
-    if _libc.setns(fd, CLONE_NEWNET) != 0:
+    # Loaded here, not at import: `camaudit --help` on Windows must not need a C library by name.
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.setns(fd, CLONE_NEWNET) != 0:
         errno = ctypes.get_errno()
         raise LabError(f"setns failed: {os.strerror(errno)}")
 

@@ -1,6 +1,8 @@
-"""MACs of on-link targets: an ARP sweep (root), else the kernel's neighbour table.
+"""MACs of on-link targets: an ARP sweep (root, Linux), else the system's neighbour table.
 
 scapy builds and dissects the frames; the I/O is an AF_PACKET socket driven by the asyncio loop.
+macOS and Windows have no AF_PACKET, so there (and without root) the probe reads the neighbour
+table the OS prints (`arp -an`, `arp -a`), which holds every host this machine spoke to lately.
 NOTE: scapy's own srp() waits with select(), which raises once a descriptor number passes 1023,
 as it does in a scan holding a thousand sockets, so it is not used for sending or receiving.
 """
@@ -9,23 +11,38 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
+import shutil
 import socket
+import subprocess
+import sys
 from collections.abc import Iterable
 from ipaddress import IPv4Address
 from pathlib import Path
 from typing import ClassVar
 
 from camaudit.errors import ProbeError, ProbeUnavailable
+from camaudit.hostos import has_packet_sockets, is_privileged
 from camaudit.models import Evidence
+from camaudit.neighbour_table import (
+    Neighbour,
+    canonical_mac,
+    command_for,
+    decode_table,
+    parse_for,
+    parse_proc_net_arp,
+)
 from camaudit.net import Interface
 from camaudit.probes.base import DiscoveryProbe, ProbeContext
-from camaudit.probes.neighbours import Neighbour, normalise_mac, parse_proc_net_arp
 
 log = logging.getLogger(__name__)
 
 NEIGHBOUR_TABLE = Path("/proc/net/arp")
 NEEDS_ROOT = "arp: needs root (CAP_NET_RAW) for an ARP sweep; run as root or use --skip-probe arp"
+NO_PACKET_SOCKETS = (
+    "arp: no ARP sweep on this system (it needs Linux packet sockets) and the neighbour table "
+    "holds no in-scope host; use --skip-probe arp"
+)
+TABLE_COMMAND_TIMEOUT_S = 5.0  # `arp -a` answers at once; a hung resolver must not hold the scan
 BROADCAST_MAC = "ff:ff:ff:ff:ff:ff"
 ETH_P_ARP = 0x0806  # EtherType of ARP (RFC 826)
 ARP_IS_AT = 2  # ARP reply opcode
@@ -36,38 +53,46 @@ class ArpProbe(DiscoveryProbe):
     """Learn the MAC (and so the OUI) of every in-scope host on a directly connected network."""
 
     name: ClassVar[str] = "arp"
-    description: ClassVar[str] = "ARP who-has for on-link targets (root), else /proc/net/arp"
+    description: ClassVar[str] = "ARP who-has for on-link targets (root), else the neighbour table"
 
-    def __init__(self, neighbour_table: Path = NEIGHBOUR_TABLE) -> None:
+    def __init__(self, neighbour_table: Path | None = None) -> None:
+        # A /proc/net/arp-format file to read instead of asking the system (tests).
         self.neighbour_table = neighbour_table
 
     async def discover(self, ctx: ProbeContext) -> list[Evidence]:
         """One "mac" evidence per in-scope host with a known MAC; no packets without interfaces."""
         found: dict[IPv4Address, str] = {}
-        denied = False
+        why_not_swept: str | None = None
         on_link = on_link_targets(ctx.interfaces, ctx.unicast_targets())
-        if on_link:
+        if on_link and not has_packet_sockets():
+            why_not_swept = NO_PACKET_SOCKETS
+        elif on_link:
             try:
                 found = await self._sweep(ctx, on_link)
             except PermissionError:
-                denied = True
+                why_not_swept = NEEDS_ROOT
                 ctx.log_once(
                     "arp: no permission for an ARP sweep; using the kernel neighbour table"
                 )
-        for neighbour in await asyncio.to_thread(read_neighbour_table, self.neighbour_table):
+        for neighbour in await asyncio.to_thread(self._read_table):
             if neighbour.ip in ctx.scope:
                 found.setdefault(neighbour.ip, neighbour.mac)
-        if denied and not found:
-            raise ProbeUnavailable(NEEDS_ROOT)
+        if why_not_swept is not None and not found:
+            raise ProbeUnavailable(why_not_swept)
         return [
             Evidence(host=ip, channel="mac", value=mac, probe=self.name)
             for ip, mac in sorted(found.items())
         ]
 
+    def _read_table(self) -> list[Neighbour]:
+        if self.neighbour_table is not None:
+            return read_neighbour_table(self.neighbour_table)
+        return read_system_neighbours()
+
     async def _sweep(
         self, ctx: ProbeContext, on_link: dict[Interface, list[IPv4Address]]
     ) -> dict[IPv4Address, str]:
-        if os.geteuid() != 0:
+        if not is_privileged():
             raise PermissionError("not root")
         found: dict[IPv4Address, str] = {}
         for interface, addresses in on_link.items():
@@ -101,6 +126,7 @@ async def arp_sweep(
     answers' MACs by address. Raises PermissionError without CAP_NET_RAW."""
     # NOTE: scapy takes ~0.8 s and 70 MB to import, so only a scan that sweeps pays for it.
     ether, arp = await asyncio.to_thread(_scapy_layers)
+    # NOTE: AF_PACKET exists only on Linux; the caller checked has_packet_sockets() first.
     sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ARP))
     try:
         sock.bind((interface.name, ETH_P_ARP))
@@ -147,7 +173,7 @@ async def _collect_replies(
             ip = IPv4Address(str(answer[arp].psrc))
         except ValueError:
             continue
-        mac = normalise_mac(str(answer[arp].hwsrc))
+        mac = canonical_mac(str(answer[arp].hwsrc))
         # Anyone on the segment may answer; keep only answers about addresses we asked for.
         if ip in wanted and mac is not None:
             found.setdefault(ip, mac)
@@ -160,8 +186,29 @@ def _scapy_layers() -> tuple[type, type]:
     return Ether, ARP
 
 
+def read_system_neighbours(platform: str = sys.platform) -> list[Neighbour]:
+    """Blocking: the resolved entries of this system's neighbour table, from the command each OS
+    has for it (empty if it cannot be run); Linux without iproute2 reads /proc/net/arp."""
+    command = command_for(platform)
+    executable = shutil.which(command[0])
+    if executable is None:
+        log.debug("arp: %s is not installed", command[0])
+        return read_neighbour_table() if platform.startswith("linux") else []
+    try:
+        done = subprocess.run(
+            [executable, *command[1:]],
+            capture_output=True,
+            timeout=TABLE_COMMAND_TIMEOUT_S,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        log.debug("arp: %s failed: %s", " ".join(command), exc)
+        return []
+    return parse_for(platform, decode_table(done.stdout))
+
+
 def read_neighbour_table(path: Path = NEIGHBOUR_TABLE) -> list[Neighbour]:
-    """Blocking: completed entries of the kernel's neighbour table (empty if it cannot be read)."""
+    """Blocking: completed entries of a /proc/net/arp-format file (empty if it cannot be read)."""
     try:
         text = path.read_text(encoding="utf-8", errors="replace")
     except OSError as exc:

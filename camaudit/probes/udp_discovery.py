@@ -71,7 +71,8 @@ async def _ask_from_ephemeral_ports(ctx: ProbeContext, request: UdpAsk) -> list[
 async def _open_multicast_senders(
     ctx: ProbeContext, request: UdpAsk, stack: contextlib.AsyncExitStack
 ) -> list[UdpEndpoint]:
-    """One sending socket per interface: IP_MULTICAST_IF picks the link the datagram leaves on."""
+    """One sending socket per interface: IP_MULTICAST_IF picks the link the datagram leaves on;
+    these sockets only talk to that link, so they may be pinned to it too (bind_device)."""
     if not ctx.options.multicast:
         return []
     endpoints: list[UdpEndpoint] = []
@@ -80,7 +81,7 @@ async def _open_multicast_senders(
             log.debug("%s: %s cannot multicast, skipped", request.probe, interface.name)
             continue
         try:
-            udp = ctx.sockets.udp(multicast_interface=interface)
+            udp = ctx.sockets.udp(multicast_interface=interface, bind_device=True)
             endpoints.append(await stack.enter_async_context(udp))
         except OSError as exc:
             ctx.log_once("%s: cannot multicast on %s: %s", request.probe, interface.name, exc)
