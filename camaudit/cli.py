@@ -29,7 +29,7 @@ from camaudit.inventory.commands import history_group
 from camaudit.lab.commands import demo_command, lab_group
 from camaudit.models import MAX_VALUE_CHARS, Evidence, ScanResult
 from camaudit.options import DEFAULT_CONCURRENCY, DEFAULT_RATE, MAX_TARGETS_WITHOUT_YES, ScanOptions
-from camaudit.probes import PROBE_NAMES
+from camaudit.probes import PROBE_CHOICES
 from camaudit.reports.commands import checklist_command, report_command
 
 log = logging.getLogger(__name__)
@@ -70,14 +70,14 @@ def main(verbose: int) -> None:
     "--probe",
     "probes",
     multiple=True,
-    type=click.Choice(PROBE_NAMES),
+    type=click.Choice(PROBE_CHOICES),
     help="Run only these probes.",
 )
 @click.option(
     "--skip-probe",
     "skip_probes",
     multiple=True,
-    type=click.Choice(PROBE_NAMES),
+    type=click.Choice(PROBE_CHOICES),
     help="Leave out these probes.",
 )
 @click.option(
@@ -108,6 +108,11 @@ def main(verbose: int) -> None:
     help="Exit 1 when flagged devices are found.",
 )
 @click.option("--yes", is_flag=True, help=f"Allow more than {MAX_TARGETS_WITHOUT_YES} addresses.")
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Print what the scan would send (-f json for JSON) and send nothing.",
+)
 @click.option(
     "--concurrency", type=click.IntRange(1, 4096), default=DEFAULT_CONCURRENCY, show_default=True
 )
@@ -178,6 +183,7 @@ def scan(  # noqa: PLR0913 - click passes every option
     output: Path | None,
     fail_on: str,
     yes: bool,
+    dry_run: bool,
     concurrency: int,
     rate: float,
     request_timeout: float,
@@ -198,7 +204,9 @@ def scan(  # noqa: PLR0913 - click passes every option
     from camaudit.identify.loader import load_database
     from camaudit.identify.policy import load_policy
     from camaudit.net import list_interfaces
-    from camaudit.scanner import Scanner, default_scope_networks
+    from camaudit.plan import refuse_host_names
+    from camaudit.plan_render import dry_run_text
+    from camaudit.scanner import Scanner, choose_interfaces, default_scope_networks
     from camaudit.targets import build_scope
 
     err = Console(stderr=True, highlight=False)
@@ -210,6 +218,8 @@ def scan(  # noqa: PLR0913 - click passes every option
             if not targets:
                 raise ConfigError("no targets given and no connected IPv4 network found")
             err.print(f"No targets given: scanning this machine's networks: {', '.join(targets)}")
+        if dry_run:
+            refuse_host_names((*targets, *exclude))
         scope = build_scope(
             targets, exclude=exclude, max_addresses=None if yes else MAX_TARGETS_WITHOUT_YES
         )
@@ -227,6 +237,12 @@ def scan(  # noqa: PLR0913 - click passes every option
             http_ports=http_ports,
             https_ports=https_ports,
         )
+        if dry_run:  # the plan of exactly this scan; nothing is sent
+            chosen = choose_interfaces(scope, options, available)
+            _write_text(
+                dry_run_text(scope, options, chosen, as_json=output_format == "json"), output
+            )
+            return
         chosen_policy = load_policy(policy)
         database = load_database()
         raise_file_limit()
@@ -381,6 +397,11 @@ def _emit(result: ScanResult, output_format: str, output: Path | None) -> None:
         text = sink.getvalue()
     else:
         text = REPORTS[output_format](result)
+    _write_text(text, output)
+
+
+def _write_text(text: str, output: Path | None) -> None:
+    """Print `text`, or write it atomically to `output`; a failed write still shows it."""
     if output is None:
         click.echo(text, nl=not text.endswith("\n"))
         return

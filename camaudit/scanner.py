@@ -23,13 +23,12 @@ from camaudit.identify.policy import Policy
 from camaudit.models import Device, Evidence, ProbeOutcome, ProbeStatus, ScanResult
 from camaudit.net import Interface, RateLimiter, Sockets, close_quietly, list_interfaces, open_tcp
 from camaudit.options import ScanOptions
-from camaudit.probes import ALL_PROBES
+from camaudit.probes import ALL_PROBES, SWEEP_NAME, sweep_selected
 from camaudit.probes.base import DiscoveryProbe, HostProbe, HostTarget, ProbeContext
 from camaudit.targets import Scope
 
 log = logging.getLogger(__name__)
 
-SWEEP_NAME = "tcp"  # the liveness sweep shows in reports as a probe of its own
 # Pending connects cost one descriptor each, and unanswered ones wait out the connect timeout.
 SWEEP_CONCURRENCY = 1024
 
@@ -51,6 +50,15 @@ def select_probes(options: ScanOptions) -> list[DiscoveryProbe | HostProbe]:
         if (not options.probes or probe_class.name in options.probes)
         and probe_class.name not in options.skip_probes
     ]
+
+
+def sweep_ports(options: ScanOptions) -> tuple[int, ...]:
+    """The TCP ports the liveness sweep connects to on every target, each once."""
+    return tuple(
+        dict.fromkeys(
+            (*options.tcp_ports, *options.http_ports, *options.https_ports, options.port("rtsp"))
+        )
+    )
 
 
 def choose_interfaces(
@@ -145,6 +153,7 @@ class Scanner:
         )
         self.progress = progress or (lambda stage, done, total: None)
         self.probes = list(probes) if probes is not None else select_probes(options)
+        self.sweep = sweep_selected(options.probes, options.skip_probes)
         self.evidence: list[Evidence] = []
         self.tallies: dict[str, _ProbeTally] = {}
         self.started_at = datetime.now(UTC)
@@ -204,18 +213,11 @@ class Scanner:
 
     async def _sweep(self, ctx: ProbeContext) -> dict[IPv4Address, set[int]]:
         """TCP connect to the usual camera ports of every target; open ports are evidence too."""
-        tally = self.tallies.setdefault(SWEEP_NAME, _ProbeTally(SWEEP_NAME))
         open_ports: dict[IPv4Address, set[int]] = defaultdict(set)
-        ports = tuple(
-            dict.fromkeys(
-                (
-                    *self.options.tcp_ports,
-                    *self.options.http_ports,
-                    *self.options.https_ports,
-                    self.options.port("rtsp"),
-                )
-            )
-        )
+        if not self.sweep:  # --skip-probe tcp: host probes ask only hosts discovery heard from
+            return open_ports
+        tally = self.tallies.setdefault(SWEEP_NAME, _ProbeTally(SWEEP_NAME))
+        ports = sweep_ports(self.options)
         # A fixed pool of workers draws from one lazy iterator, so a /16 (half a million
         # address-port pairs) costs SWEEP_CONCURRENCY tasks, not one task per pair.
         pairs = ((address, port) for address in self.scope.addresses() for port in ports)

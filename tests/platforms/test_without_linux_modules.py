@@ -44,7 +44,7 @@ def test_help_works_without_linux_modules() -> None:
     assert "identify" in top.stdout
     scan = run_camaudit("scan", "--help")
     assert scan.returncode == 0, scan.stderr
-    assert "--skip-probe" in scan.stdout
+    assert "--dry-run" in scan.stdout
 
 
 def test_identify_report_and_checklist_work_without_linux_modules(tmp_path: Path) -> None:
