@@ -23,6 +23,9 @@ class Scope:
     networks: tuple[IPv4Network, ...]
     excluded: tuple[IPv4Network, ...] = ()
     labels: tuple[str, ...] = ()  # the targets as the user wrote them, for reports
+    # Blocks of a range (198.51.100.10-40 is .10/31, .12/30, ...): every address in them is a
+    # target, where a CIDR's network and broadcast addresses are not.
+    whole: tuple[IPv4Network, ...] = ()
 
     def __contains__(self, address: object) -> bool:
         if not isinstance(address, IPv4Address):
@@ -35,7 +38,7 @@ class Scope:
         """Every host address in scope (network and broadcast addresses of /0-/30 left out)."""
         seen: set[IPv4Address] = set()
         for net in self.networks:
-            hosts = net.hosts() if net.prefixlen < 31 else iter(net)
+            hosts = net.hosts() if net.prefixlen < 31 and net not in self.whole else iter(net)
             for address in hosts:
                 if address not in seen and address in self:
                     seen.add(address)
@@ -44,7 +47,8 @@ class Scope:
     def size(self) -> int:
         """How many addresses are in scope (an upper bound when exclusions overlap)."""
         total = sum(
-            max(net.num_addresses - (2 if net.prefixlen < 31 else 0), 0) for net in self.networks
+            max(net.num_addresses - (2 if net.prefixlen < 31 and net not in self.whole else 0), 0)
+            for net in self.networks
         )
         removed = sum(
             net.num_addresses
@@ -62,7 +66,7 @@ def parse_target(text: str, *, resolve: bool = True) -> list[IPv4Network]:
     try:
         if "/" in text:
             return [IPv4Network(text, strict=False)]
-        if "-" in text and text[0].isdigit():
+        if _is_range(text):
             return _parse_range(text)
         return [IPv4Network(IPv4Address(text))]
     except (AddressValueError, NetmaskValueError, ValueError) as exc:
@@ -71,6 +75,11 @@ def parse_target(text: str, *, resolve: bool = True) -> list[IPv4Network]:
         raise ConfigError(
             f"not an IPv4 address, network, range or host name: {text!r} ({exc})"
         ) from None
+
+
+def _is_range(text: str) -> bool:
+    text = text.strip()
+    return "-" in text and text[:1].isdigit() and "/" not in text
 
 
 def _parse_range(text: str) -> list[IPv4Network]:
@@ -106,12 +115,18 @@ def build_scope(
     """The scope for a scan; refuses more than `max_addresses` addresses (None: no limit)."""
     labels = tuple(targets)
     networks: list[IPv4Network] = []
+    whole: list[IPv4Network] = []
     for target in labels:
-        networks += parse_target(target, resolve=resolve)
+        parsed = parse_target(target, resolve=resolve)
+        networks += parsed
+        if _is_range(target):
+            whole += parsed
     excluded: list[IPv4Network] = []
     for item in exclude:
         excluded += parse_target(item, resolve=resolve)
-    scope = Scope(networks=tuple(networks), excluded=tuple(excluded), labels=labels)
+    scope = Scope(
+        networks=tuple(networks), excluded=tuple(excluded), labels=labels, whole=tuple(whole)
+    )
     if max_addresses is not None and scope.size() > max_addresses:
         raise ConfigError(
             f"{scope.size()} addresses in scope, more than {max_addresses}; "

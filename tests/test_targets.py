@@ -27,6 +27,18 @@ class TestParseTarget:
         assert min(addresses) == IPv4Address("198.51.100.10")
         assert max(addresses) == IPv4Address("198.51.100.40")
 
+    def test_a_range_in_scope_keeps_the_addresses_at_block_edges(self) -> None:
+        """198.51.100.10-40 and 127.0.0.150-191 are split into CIDR blocks; the scope still
+        holds every address of the range (.152, .159, .160 are block network/broadcast
+        addresses of the split, not of the user's network)."""
+        scope = build_scope(["198.51.100.10-40"])
+        assert sorted(scope.addresses()) == [IPv4Address("198.51.100.10") + i for i in range(31)]
+        assert scope.size() == 31
+        loopback = build_scope(["127.0.0.150-191"])
+        assert len(list(loopback.addresses())) == loopback.size() == 42
+        cidr = build_scope(["198.51.100.0/24"])
+        assert cidr.size() == len(list(cidr.addresses())) == 254  # network and broadcast out
+
     def test_full_range_may_cross_octets(self) -> None:
         """A range with two full addresses may span several /24s."""
         networks = parse_target("198.18.0.250-198.18.1.5")
