@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from camaudit.errors import ConfigError
+from camaudit.hostos import IS_WINDOWS
 from camaudit.options import ScanOptions
 
 log = logging.getLogger(__name__)
@@ -78,6 +79,15 @@ def _from_file(file: Path) -> Credentials:
     return Credentials(user=values["user"], password=values["password"])
 
 
+def mode_is_private(mode: int, *, windows: bool = IS_WINDOWS) -> bool:
+    """Whether a file's mode keeps it from everyone but its owner (POSIX 0600 or stricter).
+
+    NOTE: Windows reports every writable file as 0666, having no such bits: what protects a
+    file there is its ACL (a user's profile folder is private by default), so no mode is refused.
+    """
+    return windows or not mode & 0o077
+
+
 def _read_private_file(file: Path) -> str:
     try:
         info = file.stat()
@@ -85,7 +95,7 @@ def _read_private_file(file: Path) -> str:
         raise ConfigError(f"{file}: cannot read the credentials file: {exc.strerror}") from None
     if not stat.S_ISREG(info.st_mode):
         raise ConfigError(f"{file}: the credentials file is not a regular file")
-    if info.st_mode & 0o077:
+    if not mode_is_private(info.st_mode):
         raise ConfigError(
             f"{file}: the credentials file is readable by others (mode "
             f"{stat.S_IMODE(info.st_mode):04o}); run: chmod 600 {file}"

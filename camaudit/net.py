@@ -214,10 +214,9 @@ def _send_multicast_on(sock: socket.socket, interface: Interface, *, bind_device
     """Make group sends leave on `interface`, the way every OS takes it.
 
     IP_MULTICAST_IF with the interface's address (a struct in_addr) is what Linux, macOS and
-    Windows all accept (Windows reads the 4 bytes as an address unless they are 0.0.0.x, its
-    index form). SO_BINDTODEVICE exists only on Linux: there it also keeps the socket on that
-    link when policy routing or a VRF would pick another; unprivileged kernels before 5.7 refuse
-    it, which is fine because IP_MULTICAST_IF already chose the link.
+    Windows all accept (docs/platforms.md). SO_BINDTODEVICE exists only on Linux: there it also
+    keeps the socket on that link when policy routing or a VRF would pick another; unprivileged
+    kernels before 5.7 refuse it, which is fine because IP_MULTICAST_IF already chose the link.
     """
     sock.setsockopt(
         socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton(str(interface.address.ip))

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from responders_onvif import OnvifDevice, http_server, make_ctx
 
-from camaudit.credentials import Credentials, load_onvif_credentials
+from camaudit.credentials import Credentials, load_onvif_credentials, mode_is_private
 from camaudit.errors import ConfigError
 from camaudit.models import Evidence
 from camaudit.options import ScanOptions
@@ -130,3 +130,23 @@ async def test_password_never_appears_in_logs_errors_or_evidence(
     assert all(SECRET not in repr(item) for item in evidence)
     assert SECRET not in repr(ctx.options)
     assert SECRET not in repr(ctx)
+
+
+class TestModeOnEachSystem:
+    @pytest.mark.parametrize(
+        ("mode", "windows", "private"),
+        [
+            (0o100600, False, True),
+            (0o100400, False, True),
+            (0o100640, False, False),
+            (0o100644, False, False),
+            # Windows has no POSIX bits: os.stat says 0666 for any writable file, 0444 read-only.
+            (0o100666, True, True),
+            (0o100444, True, True),
+        ],
+    )
+    def test_posix_modes_are_checked_and_windows_ones_are_not(
+        self, mode: int, windows: bool, private: bool
+    ) -> None:
+        """0600 or stricter on Linux and macOS; on Windows the ACL protects the file."""
+        assert mode_is_private(mode, windows=windows) is private
