@@ -25,7 +25,6 @@ from camaudit.exitcodes import EXIT_FLAGGED, EXIT_INTERRUPTED, fail
 from camaudit.fileio import write_atomic
 from camaudit.identify.commands import fingerprints_group
 from camaudit.inventory.commands import history_group
-from camaudit.lab.commands import demo_command, lab_group
 from camaudit.models import MAX_VALUE_CHARS, Evidence, ScanResult
 from camaudit.options import DEFAULT_CONCURRENCY, DEFAULT_RATE, MAX_TARGETS_WITHOUT_YES, ScanOptions
 from camaudit.probes import PROBE_NAMES
@@ -475,8 +474,6 @@ def _required_text(item: dict[str, Any], key: str) -> str:
 
 
 main.add_command(fingerprints_group)
-main.add_command(lab_group)
-main.add_command(demo_command)
 main.add_command(checklist_command)
 main.add_command(report_command)
 main.add_command(history_group)

@@ -122,7 +122,7 @@ def test_readme_usage_block_is_current() -> None:
 
 
 @pytest.mark.parametrize(
-    "command", ["scan", "identify", "fingerprints", "lab", "demo", "checklist", "report", "history"]
+    "command", ["scan", "identify", "fingerprints", "checklist", "report", "history"]
 )
 def test_every_command_has_help(command: str) -> None:
     """Every command answers --help with exit 0."""

@@ -20,8 +20,8 @@ from typing import Any
 
 import pytest
 
-from camaudit.lab import control, topology
-from camaudit.lab.site import SITES_DIR, Site, load_site
+from camlab import control, topology
+from camlab.site import SITES_DIR, Site, load_site
 
 SITE_FILE = SITES_DIR / "selftest.toml"
 SCAN_TIMEOUT_S = 180.0

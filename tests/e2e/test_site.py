@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from camaudit.lab import control, topology
-from camaudit.lab.site import PlacedDevice
+from camlab import control, topology
+from camlab.site import PlacedDevice
 from tests.e2e.conftest import SITE_FILE, LabHandle, fresh_labid, netns_unavailable, static_site
 
 pytestmark = pytest.mark.netns
@@ -212,7 +212,7 @@ def test_down_stops_a_responder_whose_pid_file_was_lost() -> None:
     finally:
         control.down(labid)
         survivor = pid and Path(f"/proc/{pid}/cmdline").exists()
-        if survivor and b"camaudit.lab.responder" in Path(f"/proc/{pid}/cmdline").read_bytes():
+        if survivor and b"camlab.responder" in Path(f"/proc/{pid}/cmdline").read_bytes():
             os.kill(pid, signal.SIGKILL)  # only our own responder, so the test leaves nothing
             os.waitpid(pid, 0)
         else:

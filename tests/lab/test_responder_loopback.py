@@ -18,10 +18,10 @@ import pytest
 from cryptography import x509
 from zeroconf import DNSIncoming, DNSOutgoing, DNSQuestion, const
 
-from camaudit.lab.device import DeviceContext, RequestLog
-from camaudit.lab.persona import SELFTEST_DIR, Instance, derive_mac, load_all
-from camaudit.lab.responder import Responder, loopback_device, reply_allowed
-from camaudit.lab.serve_discovery import dhip_frame
+from camlab.device import DeviceContext, RequestLog
+from camlab.persona import SELFTEST_DIR, Instance, derive_mac, load_all
+from camlab.responder import Responder, loopback_device, reply_allowed
+from camlab.serve_discovery import dhip_frame
 
 PERSONAS = load_all([SELFTEST_DIR])
 ADDRESSES = {

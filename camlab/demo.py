@@ -1,4 +1,7 @@
-"""`camaudit demo`: bring the simulated site up, scan it from inside, write reports, tear down."""
+"""The demo (`python -m camlab demo`, `make demo`): the site up, a camaudit scan of it, reports.
+
+camaudit runs as a separate process (`python -m camaudit`), exactly as a user would run it.
+"""
 
 from __future__ import annotations
 
@@ -11,12 +14,12 @@ from collections.abc import Callable
 from ipaddress import IPv4Address
 from pathlib import Path
 
-from camaudit.errors import LabError
-from camaudit.lab import control
-from camaudit.lab.device import RequestLog
-from camaudit.lab.persona import Instance
-from camaudit.lab.responder import Responder, loopback_device, loopback_port
-from camaudit.lab.site import load_site, site_path
+from camlab import control
+from camlab.device import RequestLog
+from camlab.errors import LabError
+from camlab.persona import Instance
+from camlab.responder import Responder, loopback_device, loopback_port
+from camlab.site import load_site, site_path
 
 log = logging.getLogger(__name__)
 

@@ -2,7 +2,7 @@
 
 Sockets are opened per device from inside that device's namespace (setns on the main thread,
 then back); a socket keeps the namespace it was made in, so one loop can then serve them all.
-Run as `python -m camaudit.lab.responder --plan PLAN` (what `camaudit lab up` starts), or use
+Run as `python -m camlab.responder --plan PLAN` (what `python -m camlab up` starts), or use
 `Responder` in-process on loopback addresses (tests, and `demo` without root).
 """
 
@@ -23,13 +23,13 @@ from ipaddress import IPv4Address, IPv4Network
 from pathlib import Path
 from typing import Any
 
-from camaudit.lab.device import DeviceContext, RequestLog
-from camaudit.lab.persona import Instance
-from camaudit.lab.serve_discovery import UDP_CHANNELS, Answer
-from camaudit.lab.serve_http import READ_TIMEOUT_S, HttpServer, tls_context
-from camaudit.lab.serve_rtsp import OpenPort, RtspServer
-from camaudit.lab.site import instances_from_plan
-from camaudit.lab.topology import inside
+from camlab.device import DeviceContext, RequestLog
+from camlab.persona import Instance
+from camlab.serve_discovery import UDP_CHANNELS, Answer
+from camlab.serve_http import READ_TIMEOUT_S, HttpServer, tls_context
+from camlab.serve_rtsp import OpenPort, RtspServer
+from camlab.site import instances_from_plan
+from camlab.topology import inside
 
 log = logging.getLogger(__name__)
 
@@ -337,7 +337,7 @@ async def _serve_plan(plan_path: Path, ready_path: Path, requests_path: Path) ->
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the responder process."""
-    parser = argparse.ArgumentParser(prog="camaudit.lab.responder")
+    parser = argparse.ArgumentParser(prog="camlab.responder")
     parser.add_argument("--plan", type=Path, required=True)
     parser.add_argument("--ready", type=Path, required=True)
     parser.add_argument("--requests", type=Path, required=True)

@@ -26,8 +26,8 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from camaudit.errors import LabError
-from camaudit.lab.site import Site
+from camlab.errors import LabError
+from camlab.site import Site
 
 log = logging.getLogger(__name__)
 
@@ -154,7 +154,7 @@ def build(site: Site, labid: str) -> None:
     if existing:
         raise LabError(
             f"lab {labid!r} already exists ({len(existing)} namespaces); "
-            f"run `camaudit lab down --id {labid}`"
+            f"run `python -m camlab down --id {labid}`"
         )
     bridge, router, scanner = ns_bridge(labid), ns_router(labid), ns_scanner(labid)
     names = [bridge, router, scanner] + [ns_device(labid, d.number) for d in site.devices]
@@ -223,7 +223,7 @@ def _is_lab_responder(pid: int, labid: str) -> bool:
     except OSError:
         return False
     plan = str(run_dir(labid) / "plan.json").encode()
-    return b"camaudit.lab.responder" in argv and plan in argv
+    return b"camlab.responder" in argv and plan in argv
 
 
 def _responder_pids(labid: str) -> set[int]:

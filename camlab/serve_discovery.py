@@ -18,7 +18,7 @@ from xml.sax.saxutils import escape
 
 import defusedxml.ElementTree as DefusedET
 
-from camaudit.lab.device import DeviceContext
+from camlab.device import DeviceContext
 
 log = logging.getLogger(__name__)
 

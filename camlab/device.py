@@ -11,7 +11,7 @@ from ipaddress import IPv4Address, IPv4Network
 from pathlib import Path
 from typing import Any, TextIO
 
-from camaudit.lab.persona import Instance
+from camlab.persona import Instance
 
 log = logging.getLogger(__name__)
 
