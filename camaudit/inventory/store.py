@@ -14,7 +14,7 @@ from types import TracebackType
 from typing import Any
 
 from camaudit.errors import ConfigError, StoreError
-from camaudit.inventory.keys import device_identity, normal_mac
+from camaudit.identity import device_identity, split_key
 from camaudit.models import Device, ScanResult
 from camaudit.reports import as_json
 from camaudit.reports.base import iso_utc
@@ -197,11 +197,7 @@ class Store:
 
     def first_last_seen(self, key: str) -> tuple[datetime, datetime] | None:
         """When a device (a `device_key`: "mac:…", "serial:…" or "ip:…") was first and last seen."""
-        kind, _, value = key.partition(":")
-        if kind not in ("mac", "serial", "ip") or not value:
-            raise ValueError(f"not a device key: {key!r}")
-        if kind == "mac":
-            value = normal_mac(value) or value
+        kind, value = split_key(key)
         value = _bindable(value) or value
         rows = self._query(
             f"SELECT min(s.started_at), max(s.started_at) FROM devices d"  # noqa: S608

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from ipaddress import AddressValueError, IPv4Address
 
-from camaudit.probes.neighbours import normalise_mac
+from camaudit.identity import normalise_mac
 
 MAGIC = b"DHIP"
 HEADER = struct.Struct("<I4s8sIIII")  # header length, magic, session/id, len, 0, len, 0

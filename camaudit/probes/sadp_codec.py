@@ -14,7 +14,7 @@ from xml.etree.ElementTree import Element  # noqa: S405 - type only; xmlsafe par
 from xml.sax.saxutils import unescape
 
 from camaudit import xmlsafe
-from camaudit.probes.neighbours import normalise_mac
+from camaudit.identity import normalise_mac
 from camaudit.xmlsafe import local_name
 
 # Real replies are 2-4 KiB; anything far larger is not a SADP reply and is not worth parsing.

@@ -14,7 +14,7 @@ from typing import Any
 
 from camaudit.errors import ConfigError
 from camaudit.fileio import write_atomic
-from camaudit.inventory.keys import Identity, device_key, identity, pair_up
+from camaudit.identity import Identity, device_key, identity, pair_up
 from camaudit.models import Device, ScanResult, Verdict
 from camaudit.reports.base import (
     clean_text,

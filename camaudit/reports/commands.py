@@ -36,7 +36,7 @@ def _scan_from(scan_file: Path | None, db: Path | None, scan_id: int | None) -> 
 
 
 def _seen_dates(result: ScanResult, db: Path | None) -> dict[str, tuple]:  # type: ignore[type-arg]
-    from camaudit.inventory.keys import device_key
+    from camaudit.identity import device_key
     from camaudit.inventory.store import Store
 
     seen = {}

@@ -48,7 +48,7 @@ def test_first_last_seen_by_mac_serial_and_ip(tmp_path: Path) -> None:
 
 def test_hostile_strings_are_saved_and_found_by_device_key(tmp_path: Path) -> None:
     """A lone surrogate (valid in a device's JSON) or padded serial neither crashes nor hides."""
-    from camaudit.inventory.keys import device_key
+    from camaudit.identity import device_key
 
     odd = device("198.51.100.5", serial=" SN\udfff ", maker="hik\ud800")
     with Store(tmp_path / "inv.sqlite3") as store:

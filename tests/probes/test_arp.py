@@ -14,11 +14,12 @@ from pathlib import Path
 
 import pytest
 
+from camaudit.identity import normalise_mac
 from camaudit.net import Interface
 from camaudit.options import ScanOptions
 from camaudit.probes.arp import ArpProbe, on_link_targets, read_neighbour_table
 from camaudit.probes.base import ProbeContext
-from camaudit.probes.neighbours import Neighbour, normalise_mac, parse_proc_net_arp
+from camaudit.probes.neighbours import Neighbour, parse_proc_net_arp
 from camaudit.targets import build_scope
 
 NEEDS_ROOT = "arp: needs root (CAP_NET_RAW) for an ARP sweep; run as root or use --skip-probe arp"
