@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from camaudit.errors import DecodeError
 from camaudit.options import ScanOptions
 from camaudit.probes import dhip_codec, sadp_codec
 from camaudit.probes.base import ProbeContext
@@ -193,7 +194,7 @@ class TestReply:
     )
     def test_things_that_are_not_dhip_raise_decode_error(self, data: bytes) -> None:
         """Empty, one byte, headers alone, non-objects, deep nesting, oversize, SADP: refused."""
-        with pytest.raises(dhip_codec.DecodeError):
+        with pytest.raises(DecodeError):
             dhip_codec.parse_reply(data)
 
     @given(st.binary(max_size=2048))
@@ -201,7 +202,7 @@ class TestReply:
         """Hostile bytes either parse or raise DecodeError, never anything else."""
         try:
             reply = dhip_codec.parse_reply(data)
-        except dhip_codec.DecodeError:
+        except DecodeError:
             return
         assert reply.text.startswith("{")
 
@@ -210,7 +211,7 @@ class TestReply:
         """A valid header with a hostile body either parses or raises DecodeError."""
         try:
             reply = dhip_codec.parse_reply(dhip_header(body) + body)
-        except dhip_codec.DecodeError:
+        except DecodeError:
             return
         assert "DHIP" not in reply.text[:1]  # the header never leaks into the evidence text
 
@@ -249,7 +250,7 @@ class TestReply:
         body = json.dumps(value).encode()
         try:
             reply = dhip_codec.parse_reply(dhip_header(body) + body + b"\n\x00")
-        except dhip_codec.DecodeError:
+        except DecodeError:
             return
         assert isinstance(reply.method, str)
         assert all(0 < port < 65536 for port in reply.ports.values())

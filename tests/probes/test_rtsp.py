@@ -9,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from responders_web import RtspDevice, StreamResponder, host, load, loopback_context, say_nothing
 
+from camaudit.errors import DecodeError
 from camaudit.models import Evidence
 from camaudit.probes import rtsp_codec
 from camaudit.probes.rtsp import RtspProbe
@@ -70,7 +71,7 @@ class TestCodec:
 
     def test_http_is_not_rtsp(self) -> None:
         """An HTTP status line is rejected with DecodeError."""
-        with pytest.raises(rtsp_codec.DecodeError):
+        with pytest.raises(DecodeError):
             rtsp_codec.parse_reply(b"HTTP/1.1 400 Bad Request\r\n\r\n")
 
     def test_request_layout(self) -> None:
@@ -89,7 +90,7 @@ class TestCodec:
         rtsp_codec.is_complete(data)
         try:
             reply = rtsp_codec.parse_reply(data)
-        except rtsp_codec.DecodeError:
+        except DecodeError:
             return
         assert len(reply.headers) <= rtsp_codec.MAX_HEADERS
         assert len(reply.body) <= rtsp_codec.MAX_BODY_BYTES
