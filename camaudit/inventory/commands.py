@@ -13,7 +13,8 @@ from camaudit.exitcodes import CannotDo, one_line_errors
 from camaudit.inventory.diff import ScanDiff, diff
 from camaudit.inventory.store import Store
 from camaudit.reports import render_table
-from camaudit.reports.base import clean_text, iso_utc
+from camaudit.scanfile import iso_utc
+from camaudit.untrusted import clean_text
 
 _DB_OPT = click.option(
     "--db", type=click.Path(dir_okay=False, path_type=Path), default=None,

@@ -13,11 +13,10 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from camaudit import scanfile
 from camaudit.errors import ConfigError, StoreError
 from camaudit.identity import device_identity, split_key
 from camaudit.models import Device, ScanResult
-from camaudit.reports import as_json
-from camaudit.reports.base import iso_utc
 
 log = logging.getLogger(__name__)
 
@@ -129,13 +128,13 @@ class Store:
 
     def save(self, result: ScanResult) -> int:
         """Store a scan; returns its id."""
-        document = as_json.dumps(result)
+        document = scanfile.dumps(result)
         try:
             with self._transaction():
                 cursor = self._db.execute(
                     "INSERT INTO scans (started_at, finished_at, site, policy, interrupted, json)"
                     " VALUES (?, ?, ?, ?, ?, ?)",
-                    (iso_utc(result.started_at), iso_utc(result.finished_at),
+                    (scanfile.iso_utc(result.started_at), scanfile.iso_utc(result.finished_at),
                      _bindable(result.site), _bindable(result.policy), int(result.interrupted),
                      document),
                 )  # fmt: skip
@@ -181,7 +180,7 @@ class Store:
         if not rows:
             raise StoreError(f"{self.path}: no scan with id {scan_id}")
         try:
-            return as_json.loads(rows[0][0])
+            return scanfile.loads(rows[0][0])
         except ConfigError as exc:
             raise StoreError(f"{self.path}: scan {scan_id} is damaged: {exc}") from exc
 

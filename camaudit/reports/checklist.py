@@ -17,16 +17,16 @@ from camaudit.fileio import write_atomic
 from camaudit.identity import Identity, device_key, identity, pair_up
 from camaudit.models import Device, ScanResult, Verdict
 from camaudit.reports.base import (
-    clean_text,
     evidence_line,
     neutralise_cell,
-    ordered_devices,
     short_date,
     strongest_evidence,
     subnet_of,
     unneutralise_cell,
     verdict_text,
 )
+from camaudit.scanfile import order_devices
+from camaudit.untrusted import clean_text
 
 FORMATS = ("csv", "xlsx", "md", "html")
 STATUSES = ("to do", "removed", "replaced", "verified not covered", "cannot access")
@@ -165,7 +165,7 @@ def build(
     }
     main: list[Row] = []
     verify: list[Row] = []
-    for device in ordered_devices(result.devices):
+    for device in order_devices(result.devices):
         if needs_verifying(device, flagged_makers):
             verify.append(_row(result, device, site_name, seen_dates))
         elif device.flagged:

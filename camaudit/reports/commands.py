@@ -8,10 +8,11 @@ from pathlib import Path
 import click
 from rich.console import Console
 
+from camaudit import scanfile
 from camaudit.exitcodes import CannotDo, one_line_errors
 from camaudit.fileio import write_atomic
 from camaudit.models import ScanResult
-from camaudit.reports import REPORTS, as_json, checklist, render_table
+from camaudit.reports import REPORTS, checklist, render_table
 
 
 def _write(path: Path, text: str) -> None:
@@ -25,7 +26,7 @@ def _scan_from(scan_file: Path | None, db: Path | None, scan_id: int | None) -> 
     from camaudit.inventory.store import Store
 
     if scan_file is not None:
-        return as_json.load(scan_file)
+        return scanfile.load(scan_file)
     with Store(db) as store:
         if scan_id is not None:
             return store.load(scan_id)

@@ -22,8 +22,9 @@ from report_samples import (
     possible_dahua,
 )
 
+from camaudit import scanfile
 from camaudit.models import Device, ScanResult, Verdict
-from camaudit.reports import as_json, checklist
+from camaudit.reports import checklist
 from camaudit.reports.commands import checklist_command
 
 Golden = Callable[[str, str], None]
@@ -269,7 +270,7 @@ class TestStaffEditsSurvive:
     ) -> None:
         """An existing file we cannot read is refused as bad input (exit 2) and not modified."""
         scan_file = tmp_path / "scan.json"
-        scan_file.write_text(as_json.dumps(scan_result))
+        scan_file.write_text(scanfile.dumps(scan_result))
         out = tmp_path / name
         out.write_bytes(content)
         result = CliRunner().invoke(checklist_command, [str(scan_file), "-o", str(out)])
@@ -314,7 +315,7 @@ class TestStaffEditsSurvive:
     def test_command_writes_each_format(self, scan_result: ScanResult, tmp_path: Path) -> None:
         """`camaudit checklist SCAN.json -o FILE` writes csv, xlsx, md and html."""
         scan_file = tmp_path / "scan.json"
-        scan_file.write_text(as_json.dumps(scan_result))
+        scan_file.write_text(scanfile.dumps(scan_result))
         for ending in ("csv", "xlsx", "md", "html"):
             out = tmp_path / f"list.{ending}"
             args = [str(scan_file), "-o", str(out), "--site", "Depot"]
@@ -349,7 +350,7 @@ def test_unwritable_output_is_one_line_exit_3(
     from camaudit.reports.commands import report_command
 
     scan_file = tmp_path / "scan.json"
-    scan_file.write_text(as_json.dumps(scan_result))
+    scan_file.write_text(scanfile.dumps(scan_result))
     out = tmp_path / "missing" / f"out.{fmt}"
     for command, args in (
         (report_command, [str(scan_file), "--format", fmt, "-o", str(out)]),
@@ -366,13 +367,13 @@ def test_report_command_renders_each_format(scan_result: ScanResult, tmp_path: P
     from camaudit.reports.commands import report_command
 
     scan_file = tmp_path / "scan.json"
-    scan_file.write_text(as_json.dumps(scan_result))
+    scan_file.write_text(scanfile.dumps(scan_result))
     for fmt, render in REPORTS.items():
         out = tmp_path / f"out.{fmt}"
         args = [str(scan_file), "--format", fmt, "-o", str(out)]
         result = CliRunner().invoke(report_command, args)
         assert result.exit_code == 0, result.output
-        assert out.read_bytes().decode("utf-8") == render(as_json.load(scan_file))
+        assert out.read_bytes().decode("utf-8") == render(scanfile.load(scan_file))
     table = CliRunner().invoke(report_command, [str(scan_file)])
     assert table.exit_code == 0
     assert "198.51.100.20" in table.output
