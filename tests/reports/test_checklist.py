@@ -23,6 +23,7 @@ from report_samples import (
 )
 
 from camaudit import scanfile
+from camaudit.errors import ConfigError
 from camaudit.models import Device, ScanResult, Verdict
 from camaudit.reports import checklist
 from camaudit.reports.commands import checklist_command
@@ -93,7 +94,7 @@ class TestBuild:
         """The format follows the file ending unless --format says otherwise."""
         assert checklist.format_for(Path("a.XLSX"), None) == "xlsx"
         assert checklist.format_for(Path("a.txt"), "md") == "md"
-        with pytest.raises(checklist.ConfigError, match="--format"):
+        with pytest.raises(ConfigError, match="--format"):
             checklist.format_for(Path("a.txt"), None)
 
 
