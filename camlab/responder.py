@@ -47,11 +47,6 @@ def raise_fd_limit() -> int:
     return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
 
 
-def loopback_port(port: int) -> int:
-    """Where a privileged persona port is served without root on loopback (80 -> 10080)."""
-    return port + 10000 if port < 1024 else port
-
-
 class UdpService:
     """One UDP socket of one device; reads with IP_PKTINFO to know if a query was multicast."""
 
@@ -271,15 +266,24 @@ class Responder:
         self._udp.clear()
         self._servers.clear()
 
+    def discard(self) -> None:
+        """Close every socket opened so far without serving (a failed set-up)."""
+        for _device, sock, _handler, _ssl in self._tcp:
+            sock.close()
+        for service in self._udp:
+            service.sock.close()
+        self._tcp.clear()
+        self._udp.clear()
+        self.devices.clear()
+
     def socket_count(self) -> int:
         """How many sockets are open."""
         return len(self._tcp) + len(self._udp)
 
 
-def loopback_device(
-    number: int, instance: Instance, requests: RequestLog, *, ephemeral: bool = True
-) -> DeviceContext:
-    """A device on its own loopback address; ports ephemeral (tests) or +10000 below 1024."""
+def loopback_device(number: int, instance: Instance, requests: RequestLog) -> DeviceContext:
+    """A device on its own loopback address, each port picked by the kernel (camlab.loopback
+    then serves every device on the same numbers)."""
     return DeviceContext(
         number=number,
         instance=instance,
@@ -288,7 +292,7 @@ def loopback_device(
         requests=requests,
         netns=None,
         bind_ip=str(instance.ip),
-        map_port=(lambda _port: 0) if ephemeral else loopback_port,
+        map_port=lambda _port: 0,
     )
 
 

@@ -104,7 +104,7 @@ def answer_wsdiscovery(
         "</wsadis:EndpointReference>"
         f"<d:Types>{escape(render(spec['types'], values))}</d:Types>"
         f"<d:Scopes>{escape(scopes)}</d:Scopes>"
-        f"<d:XAddrs>{escape(render(spec['xaddrs'], values))}</d:XAddrs>"
+        f"<d:XAddrs>{escape(device.own_urls(render(spec['xaddrs'], values)))}</d:XAddrs>"
         "<d:MetadataVersion>10</d:MetadataVersion>"
         "</d:ProbeMatch></d:ProbeMatches></env:Body></env:Envelope>\n"
     ).encode()

@@ -202,7 +202,7 @@ class HttpServer:
         instance = self.device.instance
         values = instance.values()
         headers = [
-            (str(name), str(value))
+            (str(name), self.device.own_urls(str(value)))
             for name, value in instance.render(route.get("headers", []), values)
         ]
         if "body_file" in route:
