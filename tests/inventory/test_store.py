@@ -10,9 +10,9 @@ import pytest
 from click.testing import CliRunner
 from inventory_samples import device, scan
 
+from camaudit.commands.history import history_group
 from camaudit.errors import StoreError
 from camaudit.inventory import store as store_module
-from camaudit.inventory.commands import history_group
 from camaudit.inventory.store import SCHEMA_VERSION, Store, default_path
 
 

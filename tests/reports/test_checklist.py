@@ -23,10 +23,10 @@ from report_samples import (
 )
 
 from camaudit import scanfile
+from camaudit.commands.checklist import checklist_command
 from camaudit.errors import ConfigError
 from camaudit.models import Device, ScanResult, Verdict
 from camaudit.reports import checklist
-from camaudit.reports.commands import checklist_command
 
 Golden = Callable[[str, str], None]
 
@@ -348,7 +348,7 @@ def test_unwritable_output_is_one_line_exit_3(
     scan_result: ScanResult, tmp_path: Path, fmt: str
 ) -> None:
     """report and checklist into a missing directory fail with exit 3, not a traceback."""
-    from camaudit.reports.commands import report_command
+    from camaudit.commands.report import report_command
 
     scan_file = tmp_path / "scan.json"
     scan_file.write_text(scanfile.dumps(scan_result))
@@ -364,8 +364,8 @@ def test_unwritable_output_is_one_line_exit_3(
 
 def test_report_command_renders_each_format(scan_result: ScanResult, tmp_path: Path) -> None:
     """`camaudit report SCAN.json --format F -o FILE` writes what REPORTS renders."""
+    from camaudit.commands.report import report_command
     from camaudit.reports import REPORTS
-    from camaudit.reports.commands import report_command
 
     scan_file = tmp_path / "scan.json"
     scan_file.write_text(scanfile.dumps(scan_result))
