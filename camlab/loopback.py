@@ -20,7 +20,7 @@ from typing import Any
 
 from camlab.device import DeviceContext, RequestLog
 from camlab.errors import LabError
-from camlab.persona import Instance
+from camlab.persona import Instance, Persona, derive_mac, find_persona
 from camlab.responder import Responder, loopback_device
 from camlab.site import Site
 
@@ -117,6 +117,27 @@ class LoopbackSite:
     def asked(self, ip: IPv4Address | str) -> list[dict[str, Any]]:
         """Every request logged by the device at this address."""
         return [r for r in self.requests.records if r["ip"] == str(ip)]
+
+
+def device(
+    persona_id: str,
+    ip: IPv4Address | str,
+    *,
+    channels: Iterable[str] | None = None,
+    persona: Persona | None = None,
+) -> Instance:
+    """One device to serve: a persona (by id, or given) at a loopback address, answering on
+    all its channels or only on `channels`."""
+    chosen = persona if persona is not None else find_persona(persona_id)
+    address = IPv4Address(ip)
+    if not address.is_loopback:
+        raise LabError(f"loopback devices must stay in 127.0.0.0/8, not {address}")
+    return Instance(
+        persona=chosen,
+        ip=address,
+        mac=derive_mac(chosen.mac_prefix, str(address)),
+        channels=frozenset(channels) if channels is not None else chosen.speaks(),
+    )
 
 
 def place(instances: Iterable[Instance], first: IPv4Address = FIRST_ADDRESS) -> list[Instance]:

@@ -68,6 +68,11 @@ def ns_scanner(labid: str) -> str:
     return prefix(labid) + "scan"
 
 
+def ns_isolated(labid: str) -> str:
+    """The name of a lab's lone namespace that holds nothing but loopback."""
+    return prefix(labid) + "solo"
+
+
 def ns_device(labid: str, number: int) -> str:
     """Device N's namespace name."""
     return prefix(labid) + f"d{number}"
@@ -208,6 +213,18 @@ def build(site: Site, labid: str) -> None:
     # The router forwards unicast between subnets; with no multicast routing daemon the kernel
     # never forwards multicast or broadcast, as on a real routed LAN.
     _sysctl(router, "net/ipv4/ip_forward", "1")
+
+
+def build_isolated(labid: str) -> str:
+    """One namespace with only `lo` (up) and no link anywhere: a host with no network at all,
+    where a whole scan may run and reach nothing but its own loopback. Returns its name."""
+    existing = list_namespaces(labid)
+    if existing:
+        raise LabError(f"lab {labid!r} already exists ({len(existing)} namespaces)")
+    name = ns_isolated(labid)
+    _ip([], [f"netns add {name}"])
+    _ip(["-n", name], ["link set lo up"])
+    return name
 
 
 def _sysctl(namespace: str, key: str, value: str) -> None:

@@ -15,7 +15,8 @@ import pytest
 
 from camlab import control, topology
 from camlab.site import PlacedDevice
-from tests.e2e.conftest import SITE_FILE, LabHandle, fresh_labid, netns_unavailable, static_site
+from tests.conftest import Namespaces
+from tests.e2e.conftest import SITE_FILE, LabHandle, static_site
 
 pytestmark = pytest.mark.netns
 
@@ -179,12 +180,9 @@ def test_no_targets_scans_the_scanners_own_network(lab: LabHandle) -> None:
     assert not any(ip.startswith("198.18.") for ip in found)
 
 
-def test_down_removes_everything_even_after_a_crash() -> None:
+def test_down_removes_everything_even_after_a_crash(namespaces: Namespaces) -> None:
     """A lab whose responder was killed is still removed completely by `down`."""
-    reason = netns_unavailable()
-    if reason:
-        pytest.skip(reason)
-    labid = fresh_labid()
+    labid = namespaces.new_id()
     try:
         result = control.up(str(SITE_FILE), labid=labid)
         os.kill(result.responder_pid, signal.SIGKILL)
@@ -198,12 +196,9 @@ def test_down_removes_everything_even_after_a_crash() -> None:
     assert not topology.run_dir(labid).exists()
 
 
-def test_down_stops_a_responder_whose_pid_file_was_lost() -> None:
+def test_down_stops_a_responder_whose_pid_file_was_lost(namespaces: Namespaces) -> None:
     """`down` finds the lab's responder by its command line when the pid file is gone."""
-    reason = netns_unavailable()
-    if reason:
-        pytest.skip(reason)
-    labid = fresh_labid()
+    labid = namespaces.new_id()
     pid = 0
     try:
         result = control.up(str(SITE_FILE), labid=labid)
