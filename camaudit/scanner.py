@@ -11,10 +11,11 @@ import asyncio
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from ipaddress import IPv4Address
+from typing import TypeVar
 
 from camaudit.errors import ConfigError, ProbeError, ProbeUnavailable
 from camaudit.identify.judge import judge
@@ -28,6 +29,8 @@ from camaudit.probes.base import DiscoveryProbe, HostProbe, HostTarget, ProbeCon
 from camaudit.targets import Scope
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 SWEEP_NAME = "tcp"  # the liveness sweep shows in reports as a probe of its own
 # Pending connects cost one descriptor each, and unanswered ones wait out the connect timeout.
@@ -153,14 +156,9 @@ class Scanner:
         """Scan and judge what was found.
 
         Cancelled (Ctrl-C) or past `deadline_s`, the scan stops probing and returns what it has
-        so far, marked interrupted: the one way a partial result comes back.
+        so far, marked interrupted: the one way a partial result comes back. A further Ctrl-C
+        while it closes and judges only marks the result interrupted; it never loses it.
         """
-        interrupted = await self._gather(deadline_s)
-        return await self._judged(interrupted=interrupted)
-
-    async def _gather(self, deadline_s: float | None) -> bool:
-        """Run the probes, collecting evidence; True when the scan was cut short."""
-        probes = self.probes
         ctx = ProbeContext(
             options=self.options,
             scope=self.scope,
@@ -168,13 +166,22 @@ class Scanner:
             limiter=RateLimiter(self.options.rate),
             interfaces=self.interfaces,
         )
+        interrupted = await self._gather(ctx, deadline_s)
+        # Shared resources probes registered, e.g. the HTTP session.
+        _, cut_while_closing = await _through_cancels(ctx.aclose())
+        # Identification is pure but reads the fingerprint and MAC tables on first use: keep it
+        # off the event loop so the loop never blocks.
+        judging = asyncio.to_thread(self._result, interrupted=interrupted or cut_while_closing)
+        result, cut_while_judging = await _through_cancels(judging)
+        return replace(result, interrupted=True) if cut_while_judging else result
+
+    async def _gather(self, ctx: ProbeContext, deadline_s: float | None) -> bool:
+        """Run the probes, collecting evidence; True when the scan was cut short."""
         try:
             async with asyncio.timeout(deadline_s):
-                open_ports = await self._discover(
-                    ctx, [p for p in probes if isinstance(p, DiscoveryProbe)]
-                )
-                hosts = self._host_targets(open_ports)
-                host_probes = [p for p in probes if isinstance(p, HostProbe)]
+                discovery = [p for p in self.probes if isinstance(p, DiscoveryProbe)]
+                hosts = self._host_targets(await self._discover(ctx, discovery))
+                host_probes = [p for p in self.probes if isinstance(p, HostProbe)]
                 await self._probe_hosts(ctx, host_probes, hosts)
         except asyncio.CancelledError:
             log.warning("scan interrupted; reporting what was found so far")
@@ -184,23 +191,7 @@ class Scanner:
                 "scan deadline of %.1f s passed; reporting what was found so far", deadline_s
             )
             return True
-        finally:
-            await ctx.aclose()  # shared resources probes registered, e.g. the HTTP session
         return False
-
-    async def _judged(self, *, interrupted: bool) -> ScanResult:
-        """The ScanResult, judged off the event loop (identification reads the fingerprint and MAC
-        tables on first use). A Ctrl-C while judging marks the result interrupted; the judging
-        under way is awaited, not thrown away."""
-        judging = asyncio.ensure_future(asyncio.to_thread(self._result, interrupted=interrupted))
-        cut_short = False
-        while not judging.done():
-            try:
-                await asyncio.shield(judging)
-            except asyncio.CancelledError:
-                cut_short = True
-        result = judging.result()
-        return replace(result, interrupted=True) if cut_short else result
 
     async def _discover(
         self, ctx: ProbeContext, probes: list[DiscoveryProbe]
@@ -363,3 +354,15 @@ class Scanner:
             devices=tuple(devices),
             interrupted=interrupted,
         )
+
+
+async def _through_cancels(work: Awaitable[T]) -> tuple[T, bool]:
+    """Await `work` to its end even if the scan is cancelled meanwhile; True if it was."""
+    future = asyncio.ensure_future(work)
+    cancelled = False
+    while not future.done():
+        try:
+            await asyncio.shield(future)
+        except asyncio.CancelledError:
+            cancelled = True
+    return future.result(), cancelled

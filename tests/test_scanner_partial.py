@@ -82,3 +82,15 @@ async def test_a_scan_that_finishes_in_time_is_not_interrupted() -> None:
     result = await scanner.run(deadline_s=30.0)
     assert not result.interrupted
     assert [d.ip for d in result.devices] == [HEARD]
+
+
+async def test_ctrl_c_pressed_again_and_again_never_loses_the_result() -> None:
+    """Cancels that keep arriving while the scan closes and judges still end in the result."""
+    task = asyncio.ensure_future(silent_scanner().run())
+    await asyncio.sleep(0.5)
+    while not task.done():
+        task.cancel()
+        await asyncio.sleep(0.001)
+    result = task.result()
+    assert result.interrupted
+    assert [(d.ip, d.maker, d.flagged) for d in result.devices] == [(HEARD, "hikvision", True)]
