@@ -20,6 +20,7 @@ from camaudit.reports import checklist
 
 
 def _seen_dates(result: ScanResult, db: Path | None) -> dict[str, tuple[datetime, datetime]]:
+    """When the inventory first and last saw each device of the scan, by device key."""
     from camaudit.identity import device_key
     from camaudit.inventory.store import Store
 

@@ -21,6 +21,7 @@ from camaudit.reports import REPORTS, render_table
 
 
 def _write(path: Path, text: str) -> None:
+    """Write the rendered report atomically; a failure is a one-line exit 3."""
     try:
         write_atomic(path, text.encode("utf-8"))
     except OSError as exc:
