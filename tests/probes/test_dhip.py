@@ -16,25 +16,8 @@ from camaudit.probes import dhip_codec, sadp_codec
 from camaudit.probes.base import ProbeContext
 from camaudit.probes.dhip import DhipProbe
 from camaudit.targets import build_scope
-
-try:  # the helper sits beside this file; its import name depends on pytest's rootdir layout
-    from tests.probes.responders_vendor import (
-        DATA,
-        constant,
-        dhip_device,
-        dhip_header,
-        echo,
-        responders,
-    )
-except ImportError:
-    from responders_vendor import (  # type: ignore[no-redef]
-        DATA,
-        constant,
-        dhip_device,
-        dhip_header,
-        echo,
-        responders,
-    )
+from camlab.replay import constant, dhip_device, dhip_header, echo, responders
+from tests.probes.kit import DATA
 
 DAHUA = (DATA / "dhip" / "ipc-hdw5421s.json").read_bytes()
 LOREX = (DATA / "dhip" / "lorex-w461asc.json").read_bytes()

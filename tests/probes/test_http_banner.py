@@ -8,22 +8,19 @@ import hashlib
 
 from hypothesis import given
 from hypothesis import strategies as st
-from responders_web import (
-    RawHttpResponder,
-    StreamResponder,
-    crlf,
-    host,
-    load,
-    loopback_context,
-    say_nothing,
-    self_signed_tls,
-    trickle_headers_forever,
-)
 
 from camaudit.errors import DecodeError
 from camaudit.models import Evidence
 from camaudit.probes import http_codec
 from camaudit.probes.http_banner import HttpBannerProbe
+from camlab.replay import (
+    RawHttpResponder,
+    StreamResponder,
+    say_nothing,
+    self_signed_tls,
+    trickle_headers_forever,
+)
+from tests.probes.kit import crlf, host, load, loopback_context
 
 HIKVISION_SUBJECT = "CN=www.hikvision.com,OU=DVRNVR,O=HIKVISION,L=HangZhou,ST=ZheJiang,C=CN"
 

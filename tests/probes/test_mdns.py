@@ -16,7 +16,6 @@ from ipaddress import IPv4Address
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from responders_web import DATA, MdnsUnicastResponder, loopback_context
 from zeroconf import DNSAddress, DNSPointer, DNSService, DNSText, const
 
 from camaudit.models import Evidence
@@ -29,6 +28,8 @@ from camaudit.probes.mdns import (
     build_query,
     txt_items,
 )
+from camlab.replay import MdnsUnicastResponder
+from tests.probes.kit import DATA, loopback_context
 
 HIK = json.loads((DATA / "mdns" / "hikvision_cgi.json").read_text())
 TTL = 120

@@ -13,13 +13,14 @@ import pytest
 from aiohttp import web
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from responders_onvif import OnvifDevice, data, http_server, make_ctx
 
 from camaudit.errors import DecodeError
 from camaudit.models import Evidence
 from camaudit.probes import onvif_codec
 from camaudit.probes.base import HostTarget
 from camaudit.probes.onvif import OnvifProbe, onvif_endpoint
+from camlab.replay import http_server
+from tests.probes.kit import OnvifDevice, data, make_ctx
 
 HOST = IPv4Address("127.0.0.1")
 DAHUA_REALM = 'Digest realm="Login to 2J01018PAA00813"'

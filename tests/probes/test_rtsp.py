@@ -7,12 +7,13 @@ import asyncio
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from responders_web import RtspDevice, StreamResponder, host, load, loopback_context, say_nothing
 
 from camaudit.errors import DecodeError
 from camaudit.models import Evidence
 from camaudit.probes import rtsp_codec
 from camaudit.probes.rtsp import RtspProbe
+from camlab.replay import RtspDevice, StreamResponder, say_nothing
+from tests.probes.kit import host, load, loopback_context
 
 HIKVISION_DIGEST = (
     'Digest realm="IP Camera(21388)", nonce="534407f373af1bdff561b7b4da295354", stale="FALSE"'

@@ -18,11 +18,8 @@ from camaudit.probes import dhip_codec, sadp_codec
 from camaudit.probes.base import ProbeContext
 from camaudit.probes.sadp import SadpProbe
 from camaudit.targets import build_scope
-
-try:  # the helper sits beside this file; its import name depends on pytest's rootdir layout
-    from tests.probes.responders_vendor import DATA, constant, echo, responders, sadp_device
-except ImportError:
-    from responders_vendor import DATA, constant, echo, responders, sadp_device  # type: ignore[no-redef]
+from camlab.replay import constant, echo, responders, sadp_device
+from tests.probes.kit import DATA
 
 HIKVISION_XML = (DATA / "sadp" / "ds-2cd2385g1-i.xml").read_bytes()
 MALFORMED_XML = (DATA / "sadp" / "malformed-flase.xml").read_bytes()

@@ -11,11 +11,12 @@ import pytest
 from aiohttp import web
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from responders_onvif import data, http_server, make_ctx, ssdp_reply, udp_responder
 
 from camaudit.errors import DecodeError
 from camaudit.probes import ssdp_codec
 from camaudit.probes.ssdp import SsdpProbe
+from camlab.replay import http_server, udp_responder
+from tests.probes.kit import data, make_ctx, ssdp_reply
 
 HOST = IPv4Address("127.0.0.1")
 AXIS_SERVER = "Linux/4.9.94-axis5, UPnP/1.0, Portable SDK for UPnP devices/1.6.22"

@@ -9,18 +9,12 @@ from ipaddress import IPv4Address
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from responders_onvif import (
-    FIXED_RELATES_TO,
-    answer_probes_with,
-    data,
-    make_ctx,
-    message_id_of,
-    udp_responder,
-)
 
 from camaudit.errors import DecodeError
 from camaudit.probes import wsd_codec
 from camaudit.probes.wsdiscovery import WsDiscoveryProbe
+from camlab.replay import udp_responder
+from tests.probes.kit import FIXED_RELATES_TO, answer_probes_with, data, make_ctx, message_id_of
 
 OURS = FIXED_RELATES_TO.decode()
 HOST = IPv4Address("127.0.0.1")
