@@ -95,6 +95,12 @@ class Namespaces:
             control.down(labid)
         assert topology.list_namespaces(labid) == [], "namespaces left behind"
 
+    def remove(self, labid: str) -> None:
+        """Take down everything named for one id handed out (for namespaces a test built itself
+        under that id's cal-<id>- prefix)."""
+        control.down(labid)
+        assert topology.list_namespaces(labid) == [], "namespaces left behind"
+
     def remove_all(self) -> None:
         """Take down whatever is left under any id handed out (a test that died half-way)."""
         for labid in self.ids:
