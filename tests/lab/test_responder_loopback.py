@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import datetime as dt
 import hashlib
 import json
 import socket
@@ -180,9 +181,9 @@ def post(body: bytes) -> bytes:
     )
 
 
-def username_token(user: str, password: str) -> str:
+def username_token(user: str, password: str, created: str | None = None) -> str:
     nonce = b"0123456789abcdef"
-    created = "2026-01-01T00:00:00Z"
+    created = created or dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     digest = base64.b64encode(
         hashlib.sha1(nonce + created.encode() + password.encode()).digest()  # noqa: S324
     ).decode()  # noqa: S324
@@ -210,6 +211,11 @@ async def test_onvif_time_is_open_and_device_information_needs_the_lab_credentia
         hik, post(soap("<tds:GetDeviceInformation/>", username_token("admin", "guess")))
     )
     assert wrong.startswith(b"HTTP/1.1 401")
+    stale = username_token("admin", "lab-only-not-secret", created="2016-01-01T00:00:00Z")
+    # Created far from the device's clock: refused, as cameras refuse a replayed token.
+    assert (await http(hik, post(soap("<tds:GetDeviceInformation/>", stale)))).startswith(
+        b"HTTP/1.1 401"
+    )
     allowed = await http(
         hik,
         post(soap("<tds:GetDeviceInformation/>", username_token("admin", "lab-only-not-secret"))),
