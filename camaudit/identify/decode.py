@@ -168,6 +168,42 @@ DECODERS: dict[str, Callable[[str], list[Facet]]] = {
 }
 
 
+# What every real unit of a kind puts in its discovery reply (protocols.md: the Haicam SADP sample,
+# the AMP-Research DHIP sample). A reply without them is truncated, spoofed or a fragment: it may
+# hint at a maker, never vouch for one (engine.PARTIAL_CEILING).
+SADP_ALWAYS = ("DeviceSN", "MAC", "SoftwareVersion")
+DHIP_ALWAYS = ("DeviceType",)
+
+
+def _missing(found: list[Facet], wanted: tuple[str, ...]) -> list[str]:
+    present = {name for name, text in found if text}
+    return [name for name in wanted if name not in present]
+
+
+def _sadp_gaps(raw: str) -> str:
+    if "<ProbeMatch" in raw and "</ProbeMatch>" not in raw:
+        return "truncated SADP reply (no </ProbeMatch>)"
+    missing = _missing(xml_leaves(raw), SADP_ALWAYS)
+    return f"SADP reply without {', '.join(missing)}" if missing else ""
+
+
+def _dhip_gaps(raw: str) -> str:
+    body = _json_body(raw)
+    if not body or body.count("{") != body.count("}"):
+        return "truncated DHIP reply (unbalanced JSON)"
+    missing = _missing(dhip_fields(raw), DHIP_ALWAYS)
+    return f"DHIP reply without {', '.join(missing)}" if missing else ""
+
+
+COMPLETENESS: dict[str, Callable[[str], str]] = {"sadp": _sadp_gaps, "dhip": _dhip_gaps}
+
+
+def incompleteness(channel: str, value: str) -> str:
+    """Why a reply lacks what every real unit of its kind sends, or "" when it is complete."""
+    check = COMPLETENESS.get(channel)
+    return check(value[: value_limit(channel)]) if check is not None else ""
+
+
 def facets(channel: str, value: str) -> list[Facet]:
     """Every (field, text) a rule on `channel` may match; the value is truncated first."""
     raw = value[: value_limit(channel)]

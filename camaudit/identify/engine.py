@@ -13,6 +13,9 @@ DERIVED_PROBE_PREFIX = (
     "derived:"  # probe name of derived evidence: "derived:<rule that produced it>"
 )
 DERIVED_FROM_FACT = {"model": "model", "brand": "brand"}  # derived channel -> fact that feeds it
+# A reply missing what every real unit of its kind sends (decode.incompleteness) counts at most
+# this much: below LIKELY, and below the corroboration threshold, so it can hint, never vouch.
+PARTIAL_CEILING = 0.45
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -21,6 +24,7 @@ class Hit:
 
     evidence: Evidence
     match: Match
+    partial: str = ""  # why the evidence behind it is incomplete ("" when it is a complete reply)
 
     @property
     def via(self) -> str | None:
@@ -68,12 +72,18 @@ def match_value(channel: str, value: str, database: Database) -> list[Match]:
 
 
 def match_evidence(evidence: Iterable[Evidence], database: Database) -> list[Hit]:
-    """Hits for raw evidence, in evidence order."""
-    return [
-        Hit(evidence=item, match=match)
-        for item in evidence
-        for match in match_value(item.channel, item.value, database)
-    ]
+    """Hits for raw evidence, in evidence order; an incomplete reply's hits are capped."""
+    hits: list[Hit] = []
+    for item in evidence:
+        matches = match_value(item.channel, item.value, database)
+        if not matches:
+            continue
+        gap = decode.incompleteness(item.channel, item.value)
+        for match in matches:
+            if gap and match.confidence > PARTIAL_CEILING:
+                match = replace(match, confidence=PARTIAL_CEILING)
+            hits.append(Hit(evidence=item, match=match, partial=gap))
+    return hits
 
 
 def derived_evidence(hits: Iterable[Hit]) -> list[tuple[Evidence, float]]:
@@ -115,11 +125,24 @@ def _better_source(hit: Hit, current: Hit) -> bool:
 def match_host(evidence: Iterable[Evidence], database: Database) -> list[Hit]:
     """Raw hits for one host's evidence, then one pass over the derived model/brand channels."""
     raw = match_evidence(evidence, database)
+    partial_by_rule = _partial_by_rule(raw)
     # NOTE: one pass only: derived matches never feed derivation again, so rules cannot loop.
     derived: list[Hit] = []
     for item, ceiling in derived_evidence(raw):
+        source_gap = partial_by_rule.get(item.probe.removeprefix(DERIVED_PROBE_PREFIX), "")
         for hit in match_evidence([item], database):
             # A brand read from a weak banner must not become a strong maker claim.
             capped = min(hit.match.confidence, ceiling)
-            derived.append(replace(hit, match=replace(hit.match, confidence=capped)))
+            derived.append(
+                replace(hit, match=replace(hit.match, confidence=capped), partial=source_gap)
+            )
     return raw + derived
+
+
+def _partial_by_rule(hits: Iterable[Hit]) -> dict[str, str]:
+    """Per rule, why its evidence was incomplete: "" as soon as one complete reply matched it."""
+    gaps: dict[str, str] = {}
+    for hit in hits:
+        known = gaps.get(hit.match.rule)
+        gaps[hit.match.rule] = hit.partial if known is None or not hit.partial else known
+    return gaps
