@@ -7,6 +7,7 @@ from dataclasses import dataclass, replace
 
 from camaudit.identify import decode
 from camaudit.identify.loader import Database, FingerprintFile, Rule
+from camaudit.identify.prefilter import RuleIndex
 from camaudit.models import Evidence, Match
 
 DERIVED_PROBE_PREFIX = (
@@ -16,6 +17,9 @@ DERIVED_FROM_FACT = {"model": "model", "brand": "brand"}  # derived channel -> f
 # A reply missing what every real unit of its kind sends (decode.incompleteness) counts at most
 # this much: below LIKELY, and below the corroboration threshold, so it can hint, never vouch.
 PARTIAL_CEILING = 0.45
+# Values already matched, per database: a site repeats the same banners, ports and realms. Bounded
+# so a scan of unique hostile values cannot grow it without limit (cleared when full).
+MATCH_CACHE_ENTRIES = 50_000
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -37,11 +41,20 @@ class Hit:
         )
 
 
-def _first_match(item: FingerprintFile, channel: str, field: str, text: str) -> Match | None:
+def _rule_index(database: Database, item: FingerprintFile, field: str) -> RuleIndex:
+    indexes = database.caches.setdefault("rule_index", {})
+    key = (item.path, field)
+    index = indexes.get(key)
+    if index is None:
+        index = indexes[key] = RuleIndex.build([r for r in item.rules if r.field == field])
+    return index
+
+
+def _first_match(
+    item: FingerprintFile, channel: str, field: str, text: str, database: Database
+) -> Match | None:
     rule: Rule
-    for rule in item.rules:
-        if rule.field != field:
-            continue
+    for rule in _rule_index(database, item, field).candidates(text):
         facts = rule.apply(text)
         if facts is not None:
             return Match(
@@ -62,13 +75,32 @@ def match_value(channel: str, value: str, database: Database) -> list[Match]:
     files = database.files_for(channel)
     if not files:
         return []
+    cache = database.caches.setdefault("matches", {})
+    known = cache.get((channel, value))
+    if known is not None:
+        return list(known)
     matches: list[Match] = []
     for field, text in decode.facets(channel, value):
         for item in files:
-            found = _first_match(item, channel, field, text)
+            found = _first_match(item, channel, field, text, database)
             if found is not None:
                 matches.append(found)
+    if len(cache) >= MATCH_CACHE_ENTRIES:
+        cache.clear()
+    cache[(channel, value)] = tuple(matches)
     return matches
+
+
+def _incompleteness(channel: str, value: str, database: Database) -> str:
+    if channel not in decode.COMPLETENESS:
+        return ""
+    cache = database.caches.setdefault("gaps", {})
+    gap = cache.get((channel, value))
+    if gap is None:
+        if len(cache) >= MATCH_CACHE_ENTRIES:
+            cache.clear()
+        gap = cache[(channel, value)] = decode.incompleteness(channel, value)
+    return gap
 
 
 def match_evidence(evidence: Iterable[Evidence], database: Database) -> list[Hit]:
@@ -78,7 +110,7 @@ def match_evidence(evidence: Iterable[Evidence], database: Database) -> list[Hit
         matches = match_value(item.channel, item.value, database)
         if not matches:
             continue
-        gap = decode.incompleteness(item.channel, item.value)
+        gap = _incompleteness(item.channel, item.value, database)
         for match in matches:
             if gap and match.confidence > PARTIAL_CEILING:
                 match = replace(match, confidence=PARTIAL_CEILING)
