@@ -173,6 +173,10 @@ DECODERS: dict[str, Callable[[str], list[Facet]]] = {
 # hint at a maker, never vouch for one (engine.PARTIAL_CEILING).
 SADP_ALWAYS = ("DeviceSN", "MAC", "SoftwareVersion")
 DHIP_ALWAYS = ("DeviceType",)
+# Required by the specifications: ONVIF Core GetDeviceInformationResponse, UPnP Device
+# Architecture 1.1 device description.
+ONVIF_ALWAYS = ("Manufacturer", "Model")
+UPNP_ALWAYS = ("manufacturer", "modelName")
 
 
 def _missing(found: list[Facet], wanted: tuple[str, ...]) -> list[str]:
@@ -195,7 +199,20 @@ def _dhip_gaps(raw: str) -> str:
     return f"DHIP reply without {', '.join(missing)}" if missing else ""
 
 
-COMPLETENESS: dict[str, Callable[[str], str]] = {"sadp": _sadp_gaps, "dhip": _dhip_gaps}
+def _document_gaps(kind: str, wanted: tuple[str, ...]) -> Callable[[str], str]:
+    def gaps(raw: str) -> str:
+        missing = _missing(xml_leaves(raw), wanted)
+        return f"{kind} without {', '.join(missing)}" if missing else ""
+
+    return gaps
+
+
+COMPLETENESS: dict[str, Callable[[str], str]] = {
+    "sadp": _sadp_gaps,
+    "dhip": _dhip_gaps,
+    "onvif.device_information": _document_gaps("ONVIF device information", ONVIF_ALWAYS),
+    "upnp.description": _document_gaps("UPnP description", UPNP_ALWAYS),
+}
 
 
 def incompleteness(channel: str, value: str) -> str:

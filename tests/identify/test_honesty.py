@@ -204,3 +204,32 @@ def test_lowering_never_goes_below_possible(
 ) -> None:
     """A named maker stays named; only the certainty drops."""
     assert lowered(verdict, steps) is expected
+
+
+ONVIF_INFO = (
+    '<tds:GetDeviceInformationResponse xmlns:tds="http://www.onvif.org/ver10/device/wsdl">'
+    "<tds:Manufacturer>HIKVISION</tds:Manufacturer><tds:Model>DS-2CD2385G1-I</tds:Model>"
+    "<tds:FirmwareVersion>V5.6.2 build 190701</tds:FirmwareVersion>"
+    "<tds:SerialNumber>DS-2CD2385G1-I20200414AAWRE33842150</tds:SerialNumber>"
+    "<tds:HardwareId>88</tds:HardwareId></tds:GetDeviceInformationResponse>"
+)
+
+
+def test_onvif_device_information_needs_manufacturer_and_model(database: Database) -> None:
+    """The ONVIF spec makes Manufacturer and Model mandatory: without Model, only a hint."""
+    full = judge(database, ev("onvif.device_information", ONVIF_INFO, "onvif"))
+    assert (full.maker, full.verdict) == ("hikvision", Verdict.CONFIRMED)
+    thin = ONVIF_INFO.replace("<tds:Model>DS-2CD2385G1-I</tds:Model>", "")
+    assert decode.incompleteness("onvif.device_information", thin) == (
+        "ONVIF device information without Model"
+    )
+    device = judge(database, ev("onvif.device_information", thin, "onvif"))
+    assert (device.maker, device.verdict) == ("hikvision", Verdict.POSSIBLE)
+
+
+def test_upnp_description_without_model_name_is_a_hint(database: Database) -> None:
+    """A description without modelName (required by UPnP Device Architecture) cannot vouch."""
+    text = "<root><device><manufacturer>Hikvision</manufacturer></device></root>"
+    assert decode.incompleteness("upnp.description", text) == "UPnP description without modelName"
+    device = judge(database, ev("upnp.description", text, "ssdp"))
+    assert device.verdict is Verdict.POSSIBLE
