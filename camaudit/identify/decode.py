@@ -184,30 +184,31 @@ def _missing(found: list[Facet], wanted: tuple[str, ...]) -> list[str]:
     return [name for name in wanted if name not in present]
 
 
-def _sadp_gaps(raw: str) -> str:
+def _sadp_gaps(raw: str, found: list[Facet]) -> str:
     if "<ProbeMatch" in raw and "</ProbeMatch>" not in raw:
         return "truncated SADP reply (no </ProbeMatch>)"
-    missing = _missing(xml_leaves(raw), SADP_ALWAYS)
+    missing = _missing(found, SADP_ALWAYS)
     return f"SADP reply without {', '.join(missing)}" if missing else ""
 
 
-def _dhip_gaps(raw: str) -> str:
+def _dhip_gaps(raw: str, found: list[Facet]) -> str:
     body = _json_body(raw)
     if not body or body.count("{") != body.count("}"):
         return "truncated DHIP reply (unbalanced JSON)"
-    missing = _missing(dhip_fields(raw), DHIP_ALWAYS)
+    missing = _missing(found, DHIP_ALWAYS)
     return f"DHIP reply without {', '.join(missing)}" if missing else ""
 
 
-def _document_gaps(kind: str, wanted: tuple[str, ...]) -> Callable[[str], str]:
-    def gaps(raw: str) -> str:
-        missing = _missing(xml_leaves(raw), wanted)
+def _document_gaps(kind: str, wanted: tuple[str, ...]) -> Callable[[str, list[Facet]], str]:
+    def gaps(_raw: str, found: list[Facet]) -> str:
+        missing = _missing(found, wanted)
         return f"{kind} without {', '.join(missing)}" if missing else ""
 
     return gaps
 
 
-COMPLETENESS: dict[str, Callable[[str], str]] = {
+# Each check reads the raw value and its facets (decoded once, shared with matching).
+COMPLETENESS: dict[str, Callable[[str, list[Facet]], str]] = {
     "sadp": _sadp_gaps,
     "dhip": _dhip_gaps,
     "onvif.device_information": _document_gaps("ONVIF device information", ONVIF_ALWAYS),
@@ -215,10 +216,14 @@ COMPLETENESS: dict[str, Callable[[str], str]] = {
 }
 
 
-def incompleteness(channel: str, value: str) -> str:
-    """Why a reply lacks what every real unit of its kind sends, or "" when it is complete."""
+def incompleteness(channel: str, value: str, found: list[Facet] | None = None) -> str:
+    """Why a reply lacks what every real unit of its kind sends, or "" when it is complete.
+    `found` are the value's facets when the caller has already decoded them."""
     check = COMPLETENESS.get(channel)
-    return check(value[: value_limit(channel)]) if check is not None else ""
+    if check is None:
+        return ""
+    raw = value[: value_limit(channel)]
+    return check(raw, found if found is not None else facets(channel, value))
 
 
 def facets(channel: str, value: str) -> list[Facet]:

@@ -72,45 +72,37 @@ def _first_match(
 
 def match_value(channel: str, value: str, database: Database) -> list[Match]:
     """Every match for one value: per facet and file (by preference), its first matching rule."""
+    return list(_matched(channel, value, database)[0])
+
+
+def _matched(channel: str, value: str, database: Database) -> tuple[tuple[Match, ...], str]:
+    """The value's matches and why it is incomplete ("" if complete), decoded once and cached."""
     files = database.files_for(channel)
     if not files:
-        return []
+        return (), ""
     cache = database.caches.setdefault("matches", {})
     known = cache.get((channel, value))
     if known is not None:
-        return list(known)
+        return known  # type: ignore[no-any-return]
+    found = decode.facets(channel, value)
     matches: list[Match] = []
-    for field, text in decode.facets(channel, value):
+    for field, text in found:
         for item in files:
-            found = _first_match(item, channel, field, text, database)
-            if found is not None:
-                matches.append(found)
+            match = _first_match(item, channel, field, text, database)
+            if match is not None:
+                matches.append(match)
+    gap = decode.incompleteness(channel, value, found) if matches else ""
     if len(cache) >= MATCH_CACHE_ENTRIES:
         cache.clear()
-    cache[(channel, value)] = tuple(matches)
-    return matches
-
-
-def _incompleteness(channel: str, value: str, database: Database) -> str:
-    if channel not in decode.COMPLETENESS:
-        return ""
-    cache = database.caches.setdefault("gaps", {})
-    gap = cache.get((channel, value))
-    if gap is None:
-        if len(cache) >= MATCH_CACHE_ENTRIES:
-            cache.clear()
-        gap = cache[(channel, value)] = decode.incompleteness(channel, value)
-    return gap
+    result = cache[(channel, value)] = (tuple(matches), gap)
+    return result
 
 
 def match_evidence(evidence: Iterable[Evidence], database: Database) -> list[Hit]:
     """Hits for raw evidence, in evidence order; an incomplete reply's hits are capped."""
     hits: list[Hit] = []
     for item in evidence:
-        matches = match_value(item.channel, item.value, database)
-        if not matches:
-            continue
-        gap = _incompleteness(item.channel, item.value, database)
+        matches, gap = _matched(item.channel, item.value, database)
         for match in matches:
             if gap and match.confidence > PARTIAL_CEILING:
                 match = replace(match, confidence=PARTIAL_CEILING)
