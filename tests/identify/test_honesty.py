@@ -233,3 +233,15 @@ def test_upnp_description_without_model_name_is_a_hint(database: Database) -> No
     assert decode.incompleteness("upnp.description", text) == "UPnP description without modelName"
     device = judge(database, ev("upnp.description", text, "ssdp"))
     assert device.verdict is Verdict.POSSIBLE
+
+
+def test_a_mac_reported_inside_dhip_is_not_unsolicited(database: Database) -> None:
+    """The DHIP probe records the reply's MAC: an expected channel for it, no conflict."""
+    device = judge(
+        database,
+        ev("dhip", DHIP_FULL, "dhip"),
+        ev("mac", "4c:11:bf:c2:0b:9d", "dhip"),
+        ev("mac", "4c:11:bf:c2:0b:9d", "arp"),
+    )
+    assert device.verdict is Verdict.CONFIRMED
+    assert device.conflicts == ()
