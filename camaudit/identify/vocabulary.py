@@ -105,9 +105,10 @@ PROBES_BY_CHANNEL: dict[str, frozenset[str]] = {
 KNOWN_PROBES: frozenset[str] = frozenset().union(*PROBES_BY_CHANNEL.values())
 
 # Channels where one device sends one self-description: many different ones from one address
-# are a flood or a spoof, not a camera (real units repeat the same reply per interface).
+# are a flood or a spoof, not a camera (real units repeat the same reply per interface). UPnP is
+# not one: a router or NAS serves a description per embedded service.
 SELF_DESCRIPTION_CHANNELS: frozenset[str] = frozenset(
-    {"sadp", "dhip", "wsd.epr", "upnp.description", "onvif.device_information"}
+    {"sadp", "dhip", "wsd.epr", "onvif.device_information"}
 )
 MAX_SELF_DESCRIPTIONS = 3  # distinct replies on one such channel before the host is not trusted
 

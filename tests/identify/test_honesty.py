@@ -245,3 +245,14 @@ def test_a_mac_reported_inside_dhip_is_not_unsolicited(database: Database) -> No
     )
     assert device.verdict is Verdict.CONFIRMED
     assert device.conflicts == ()
+
+
+def test_several_upnp_descriptions_are_not_a_flood(database: Database) -> None:
+    """A router serves one description per embedded service: not a spoof."""
+    descriptions = [
+        f"<root><device><manufacturer>NETGEAR</manufacturer><modelName>R7000</modelName>"
+        f"<friendlyName>service {n}</friendlyName></device></root>"
+        for n in range(5)
+    ]
+    device = judge(database, *(ev("upnp.description", text, "ssdp") for text in descriptions))
+    assert reply_conflicts(device) == []
