@@ -18,10 +18,23 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def build(kind: str, folder: Path) -> Path:
-    """Build one distribution of this checkout into `folder`; its path."""
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """The wheel and the sdist of this checkout, built in one backend run: suffix -> path."""
+    folder = tmp_path_factory.mktemp("dist")
     done = subprocess.run(
-        [sys.executable, "-m", "hatchling", "build", "-t", kind, "-d", str(folder)],
+        [
+            sys.executable,
+            "-m",
+            "hatchling",
+            "build",
+            "-t",
+            "wheel",
+            "-t",
+            "sdist",
+            "-d",
+            str(folder),
+        ],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -29,14 +42,14 @@ def build(kind: str, folder: Path) -> Path:
         check=False,
     )
     assert done.returncode == 0, done.stderr[-2000:]
-    (built,) = folder.iterdir()
-    return built
+    found = {path.suffix: path for path in folder.iterdir()}
+    assert set(found) == {".whl", ".gz"}, found
+    return found
 
 
 @pytest.fixture(scope="module")
-def wheel_names(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
-    wheel = build("wheel", tmp_path_factory.mktemp("wheel"))
-    with zipfile.ZipFile(wheel) as archive:
+def wheel_names(built: dict[str, Path]) -> list[str]:
+    with zipfile.ZipFile(built[".whl"]) as archive:
         return archive.namelist()
 
 
@@ -60,10 +73,9 @@ def test_the_wheel_still_carries_the_product(wheel_names: list[str]) -> None:
     assert any(name.startswith("camaudit/fingerprints/") for name in wheel_names)
 
 
-def test_the_sdist_carries_the_simulator_for_make_demo(tmp_path: Path) -> None:
+def test_the_sdist_carries_the_simulator_for_make_demo(built: dict[str, Path]) -> None:
     """A source checkout from the sdist can still run `make demo` and the tests."""
-    sdist = build("sdist", tmp_path)
-    with tarfile.open(sdist) as archive:
+    with tarfile.open(built[".gz"]) as archive:
         names = archive.getnames()
     assert any(name.endswith("/camlab/__main__.py") for name in names)
     assert any(name.endswith("/camlab/sites/default.toml") for name in names)

@@ -24,7 +24,7 @@ SITE = static_site()
 INSTANCES = site_instances(SITE)
 OUTSIDER = INSTANCES[-1]  # the site's out-of-scope device (host 200) is its last
 IN_SCOPE = INSTANCES[:-1]
-FAST = ("--listen", "0.5", "--timeout", "2", "--rate", "5000")
+FAST = ("--listen", "0.3", "--timeout", "2", "--rate", "5000")
 # Persona channel -> probes whose evidence shows the scanner heard it. Not here: ARP (link
 # layer, root) and the bare open ports of [tcp] (the sweep asks the usual port numbers only).
 CHANNEL_PROBES: dict[str, set[str]] = {

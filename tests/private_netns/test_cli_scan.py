@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from camaudit.cli import main
+from camaudit.commands import main
 from camlab.loopback import device, serving_in_thread
 
 CAMERA = "127.0.0.62"

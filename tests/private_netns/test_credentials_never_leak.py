@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from camaudit.cli import main
+from camaudit.commands import main
 from camlab.loopback import LoopbackSite, device, serving_in_thread
 from camlab.persona import find_persona
 
