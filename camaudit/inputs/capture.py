@@ -24,6 +24,9 @@ log = logging.getLogger(__name__)
 PROBE = discovery.PROBE
 MAX_MACS = 65_536  # distinct (address, MAC) pairs remembered
 MAX_PENDING_DHCP = 4096  # clients heard before their address was
+UDP_PORTS = frozenset(
+    {*discovery.READERS, DEFAULT_PORTS["mdns"], dhcp.SERVER_PORT, dhcp.CLIENT_PORT}
+)
 _SPEAKS_FIRST = re.compile(rb"^(?:[A-Z_]{3,20} [!-~]|HTTP/\d|RTSP/\d)")
 
 
@@ -49,7 +52,7 @@ class CaptureJudge:
     def read(self, reader: CaptureReader) -> None:
         """Take every frame of one capture."""
         for frame in reader:
-            packet = decode(frame.linktype, frame.data)
+            packet = decode(frame.linktype, frame.data, UDP_PORTS)
             if isinstance(packet, Tcp):
                 for key, flow in self.flows.add(packet):
                     self._judge_flow(key, flow)

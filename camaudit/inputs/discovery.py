@@ -30,6 +30,8 @@ def _item(datagram: Udp, channel: str, value: str) -> Evidence:
 
 def sadp(datagram: Udp) -> list[Evidence]:
     """A SADP ProbeMatch (a device describing itself), with the MAC it names."""
+    if b"ProbeMatch" not in datagram.payload:
+        return []  # an inquiry: not worth an XML parse
     try:
         reply = sadp_codec.parse_probe_match(datagram.payload)
     except sadp_codec.DecodeError:
@@ -52,6 +54,8 @@ def dhip(datagram: Udp) -> list[Evidence]:
 
 def wsdiscovery(datagram: Udp) -> list[Evidence]:
     """ProbeMatch, ResolveMatch or Hello entries, whoever asked (a capture has no MessageIDs)."""
+    if b"Match" not in datagram.payload and b"Hello" not in datagram.payload:
+        return []  # a Probe: not worth an XML parse
     try:
         root = xmlsafe.parse(datagram.payload, max_bytes=wsd_codec.MAX_PAYLOAD_BYTES)
     except xmlsafe.XmlError:

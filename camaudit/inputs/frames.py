@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import struct
+from collections.abc import Container
 from dataclasses import dataclass
 from ipaddress import IPv4Address
 
@@ -57,8 +58,9 @@ class Tcp:
 Packet = Arp | Udp | Tcp
 
 
-def decode(linktype: int, frame: bytes) -> Packet | None:
-    """The ARP, UDP or TCP packet a frame carries, or None (IPv6, fragments, other protocols)."""
+def decode(linktype: int, frame: bytes, udp_ports: Container[int] | None = None) -> Packet | None:
+    """The ARP, UDP or TCP packet a frame carries, or None (IPv6, fragments, other protocols,
+    and UDP datagrams to and from none of `udp_ports`, when given: filler costs nothing)."""
     link = _network_layer(linktype, frame)
     if link is None:
         return None
@@ -66,7 +68,7 @@ def decode(linktype: int, frame: bytes) -> Packet | None:
     if ethertype == ETHERTYPE_ARP:
         return _arp(body)
     if ethertype == ETHERTYPE_IPV4:
-        return _ipv4(body, src_mac)
+        return _ipv4(body, src_mac, udp_ports)
     return None
 
 
@@ -104,7 +106,9 @@ def _arp(body: memoryview) -> Arp | None:
     return Arp(sender_mac=bytes(body[8:14]), sender_ip=sender_ip)
 
 
-def _ipv4(body: memoryview, src_mac: bytes | None) -> Packet | None:
+def _ipv4(
+    body: memoryview, src_mac: bytes | None, udp_ports: Container[int] | None
+) -> Packet | None:
     if len(body) < 20 or body[0] >> 4 != 4:
         return None
     header = (body[0] & 0x0F) * 4
@@ -119,6 +123,8 @@ def _ipv4(body: memoryview, src_mac: bytes | None) -> Packet | None:
     protocol = body[9]
     if protocol == PROTO_UDP and len(payload) >= 8:
         sport, dport, length = struct.unpack_from("!HHH", payload, 0)
+        if udp_ports is not None and sport not in udp_ports and dport not in udp_ports:
+            return None
         end = min(max(length, 8), len(payload))
         return Udp(src, dst, sport, dport, bytes(payload[8:end]), src_mac)
     if protocol == PROTO_TCP and len(payload) >= 20:

@@ -83,6 +83,7 @@ class Flow:
 
     sides: dict[Endpoint, Direction] = field(default_factory=dict)
     ignored: bool = False
+    kept: bool = False  # its first bytes were interesting: no need to look again
 
     def finished(self) -> bool:
         """Both sides said FIN or RST (or one side reset): nothing more will come."""
@@ -131,8 +132,11 @@ class FlowTable:
             yield oldest, self._pop(oldest)
 
     def _sniff(self, flow: Flow) -> None:
+        if flow.kept:
+            return
         sides = list(flow.sides.values())
         if any(self.interesting(bytes(side.data[:SNIFF_BYTES])) for side in sides):  # type: ignore[operator]
+            flow.kept = any(len(side.data) >= SNIFF_BYTES for side in sides)
             return
         # HTTP, RTSP and TLS clients speak first, so the first side to say enough decides.
         if any(len(side.data) >= SNIFF_BYTES for side in sides):
