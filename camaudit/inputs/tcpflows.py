@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address
 
-from camaudit.inputs.frames import TCP_FIN, TCP_RST, TCP_SYN, Tcp
+from camaudit.inputs.frames import TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, Tcp
 from camaudit.options import MAX_READ_BYTES
 
 MAX_STREAM_BYTES = MAX_READ_BYTES  # per direction: the cap a live scan puts on one reply read
@@ -105,8 +105,14 @@ class FlowTable:
         receiver: Endpoint = (segment.dst, segment.dport)
         key = (sender, receiver) if sender < receiver else (receiver, sender)
         flow = self.flows.get(key)
-        if flow is not None and segment.flags & TCP_SYN and not segment.flags & 0x10:
-            # A new connection on the same ports: the old one is over.
+        if (
+            flow is not None
+            and segment.flags & TCP_SYN
+            and not segment.flags & TCP_ACK
+            and any(side.data or side.closed for side in flow.sides.values())
+        ):
+            # A new connection on the same ports: the old one is over. (A SYN that arrives
+            # after its SYN-ACK, as a span port may deliver them, still belongs to this one.)
             yield key, self._pop(key)
             flow = None
         if flow is None:
