@@ -162,6 +162,30 @@ def write_capture(path: Path, frames: list[bytes], size: int) -> tuple[int, int]
     return copies, packets
 
 
+READ_ONLY = (
+    "import sys; from camaudit.inputs import read_inputs; "
+    "print(len(read_inputs([sys.argv[1]]).evidence))"
+)
+
+
+def reader_only(big: Path) -> tuple[float, float, int]:
+    """The capture read without judging or reporting: wall seconds, peak RSS MiB, evidence kept.
+
+    What grows with the number of devices (matching, the report) is left out, so this shows
+    the reader's own memory, which the flow caps bound.
+    """
+    started = time.monotonic()
+    done = subprocess.run(
+        ["/usr/bin/time", "-f", "%M", sys.executable, "-c", READ_ONLY, str(big)],
+        capture_output=True,
+        text=True,
+        timeout=3600,
+        check=True,
+    )
+    wall = time.monotonic() - started
+    return wall, int(done.stderr.strip().splitlines()[-1]) / 1024, int(done.stdout.strip())
+
+
 def main() -> None:
     """Synthesise, judge under GNU time, report, delete."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -196,12 +220,17 @@ def main() -> None:
         peak = int(done.stderr.strip().splitlines()[-1]) / 1024  # %M: max RSS in KiB
         if done.returncode != 0:
             raise SystemExit(f"identify failed ({done.returncode}): {done.stderr[-2000:]}")
+        reader_wall, reader_peak, kept = reader_only(big)
         devices = json.loads(output.read_text())["devices"]
         flagged = sum(1 for device in devices if device["flagged"])
         rate = big.stat().st_size / 1e6 / wall
         print(
             f"identify: {wall:.1f} s wall ({rate:.0f} MB/s), peak RSS {peak:.0f} MiB, "
             f"{len(devices):,} devices, {flagged:,} flagged ({flagged / copies:.1f} per copy)"
+        )
+        print(
+            f"reading alone: {reader_wall:.1f} s, peak RSS {reader_peak:.0f} MiB "
+            f"({kept:,} evidence items kept)"
         )
     finally:
         shutil.rmtree(folder, ignore_errors=True)
