@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import io
 import sys
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -82,10 +83,18 @@ def sniff(head: bytes) -> Format | None:
     return None
 
 
-def _read_head(stream: BinaryIO) -> bytes:
+DAMAGED_GZIP = (EOFError, zlib.error, gzip.BadGzipFile)  # what a cut or corrupt gzip raises
+
+
+def _read_head(stream: BinaryIO, path: str) -> bytes:
     head = b""
     while len(head) < SNIFF_BYTES:
-        chunk = stream.read(SNIFF_BYTES - len(head))
+        try:
+            chunk = stream.read(SNIFF_BYTES - len(head))
+        except DAMAGED_GZIP as exc:
+            if not head:
+                raise ConfigError(f"{path}: gzip data that does not decompress ({exc})") from None
+            break  # damaged early: sniff what there is; the reader meets the damage again
         if not chunk:
             break
         head += chunk
@@ -96,6 +105,24 @@ def _open_raw(path: str) -> BinaryIO:
     if path == "-":
         return sys.stdin.buffer
     return Path(path).open("rb")  # noqa: SIM115 - closed by open_input
+
+
+def _sniffed(path: str, raw: BinaryIO) -> Opened:
+    head = _read_head(raw, path)
+    compressed = head.startswith(GZIP_MAGIC)
+    stream: BinaryIO = io.BufferedReader(PrefixedReader(head, raw))
+    if compressed:
+        stream = gzip.GzipFile(fileobj=stream, mode="rb")  # type: ignore[assignment]
+        # A stream cut inside its first 4 KiB still sniffs; the reader then meets the cut.
+        head = _read_head(stream, path)
+        stream = io.BufferedReader(PrefixedReader(head, stream))
+    found = sniff(head)
+    if found is None:
+        raise ConfigError(
+            f"{path}: not camaudit JSON lines, nmap XML (-oX), pcap or pcapng"
+            + (" (after gzip)" if compressed else "")
+        )
+    return Opened(name=path, format=found, stream=stream, compressed=compressed)
 
 
 @contextmanager
@@ -109,25 +136,12 @@ def open_input(path: str) -> Iterator[Opened]:
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read ({exc.strerror or exc})") from None
     try:
-        head = _read_head(raw)
-        compressed = head.startswith(GZIP_MAGIC)
-        stream: BinaryIO = io.BufferedReader(PrefixedReader(head, raw))
-        if compressed:
-            stream = gzip.GzipFile(fileobj=stream, mode="rb")  # type: ignore[assignment]
-            try:
-                head = _read_head(stream)
-            except (OSError, EOFError) as exc:
-                raise ConfigError(f"{path}: not readable gzip ({exc})") from None
-            stream = io.BufferedReader(PrefixedReader(head, stream))
-        found = sniff(head)
-        if found is None:
-            raise ConfigError(
-                f"{path}: not camaudit JSON lines, nmap XML (-oX), pcap or pcapng"
-                + (" (after gzip)" if compressed else "")
-            )
-        yield Opened(name=path, format=found, stream=stream, compressed=compressed)
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read ({exc.strerror or exc})") from None
+        try:
+            opened = _sniffed(path, raw)
+        except OSError as exc:
+            raise ConfigError(f"{path}: cannot read ({exc.strerror or exc})") from None
+        # NOTE: errors while the caller reads (a gzip stream cut short) are its to report.
+        yield opened
     finally:
         if path != "-":
             raw.close()

@@ -10,6 +10,7 @@ from ipaddress import IPv4Address
 from typing import Any, BinaryIO
 
 from camaudit.errors import ConfigError
+from camaudit.inputs.detect import DAMAGED_GZIP
 from camaudit.models import MAX_VALUE_CHARS, Evidence
 
 MAX_LINE_BYTES = 4 * MAX_VALUE_CHARS  # one observation; JSON escaping can quadruple a value
@@ -26,20 +27,36 @@ class JsonlReader:
     def __iter__(self) -> Iterator[Evidence]:
         text = io.TextIOWrapper(self.stream, encoding="utf-8", errors="replace", newline="")
         number = 0
-        while line := text.readline(MAX_LINE_BYTES):
+        while True:
+            try:
+                line = text.readline(MAX_LINE_BYTES)
+            except DAMAGED_GZIP as exc:
+                self.stopped = (
+                    f"stopped after line {number}: the compressed data is damaged ({exc})"
+                )
+                return
+            if not line:
+                return
             number += 1
             if not line.strip():
                 continue
             try:
                 yield observation(line)
             except (ValueError, TypeError, KeyError) as exc:
-                if not line.endswith("\n") and not text.read(1):
+                if not line.endswith("\n") and not _more(text):
                     # The last line stops mid-object: the file was cut, not written wrong.
                     self.stopped = f"line {number} is cut short"
                     return
                 raise ConfigError(
                     f"{self.name}: line {number}: not an observation ({type(exc).__name__}: {exc})"
                 ) from None
+
+
+def _more(text: io.TextIOWrapper) -> bool:
+    try:
+        return bool(text.read(1))
+    except DAMAGED_GZIP:
+        return False
 
 
 def observation(line: str) -> Evidence:

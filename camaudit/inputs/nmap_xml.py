@@ -18,6 +18,7 @@ from defusedxml.ElementTree import iterparse
 
 from camaudit.errors import ConfigError
 from camaudit.inputs import nmap_scripts, replies, servicefp
+from camaudit.inputs.detect import DAMAGED_GZIP
 from camaudit.models import Evidence
 from camaudit.probes import rtsp_codec
 
@@ -63,6 +64,8 @@ class NmapReader:
         except ParseError as exc:
             line, column = getattr(exc, "position", (0, 0))
             self.stopped = f"stopped at line {line}, column {column}: {_reason(exc)}"
+        except DAMAGED_GZIP as exc:
+            self.stopped = f"stopped where the compressed data is damaged ({exc})"
         if root is not None and root.tag != "nmaprun" and self.stopped is None:
             self.stopped = f"the root element is <{root.tag}>, not <nmaprun>"
 

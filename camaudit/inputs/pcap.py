@@ -9,10 +9,11 @@ and draft-ietf-opsawg-pcapng (Section Header, Interface Description, Enhanced/Si
 from __future__ import annotations
 
 import struct
-import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import BinaryIO
+
+from camaudit.inputs.detect import DAMAGED_GZIP
 
 MAX_FRAME_BYTES = 256 * 1024  # tcpdump's default snap length is 262144
 MAX_BLOCK_BYTES = (
@@ -55,7 +56,7 @@ class _Source:
     def exactly(self, size: int, what: str) -> bytes:
         try:
             data = self.stream.read(size)
-        except (OSError, EOFError, zlib.error) as exc:  # gzip cut or corrupt mid-stream
+        except (OSError, *DAMAGED_GZIP) as exc:  # gzip cut or corrupt mid-stream
             raise Stop(self.offset, f"the compressed data is damaged ({exc})") from None
         self.offset += len(data)
         if len(data) < size:
@@ -66,7 +67,7 @@ class _Source:
         try:
             peek = getattr(self.stream, "peek", None)
             return not (peek(1) if peek else b"x")
-        except (OSError, EOFError, zlib.error):
+        except (OSError, *DAMAGED_GZIP):
             return False
 
 

@@ -138,3 +138,67 @@ class TestJsonLines:
             "http.server",
             "http.www_authenticate",
         }
+
+
+class TestDamagedGzip:
+    def test_gzip_magic_over_junk_is_one_line_and_exit_2(self, tmp_path: Path) -> None:
+        """A file that only starts like gzip: one line, exit 2."""
+        path = tmp_path / "junk.gz"
+        path.write_bytes(b"\x1f\x8b" + os.urandom(512))
+        code, _, err = run(str(path))
+        assert code == 2
+        assert len(err.strip().splitlines()) == 1
+
+    def test_cut_gzip_json_lines_keep_the_lines_before_the_cut(self, tmp_path: Path) -> None:
+        """JSON lines in a gzip stream cut short: the whole lines before the cut are judged."""
+        lines = "".join(
+            json.dumps(dict(OBSERVATION, host=f"198.51.100.{n}")) + "\n" for n in range(1, 250)
+        )
+        packed = gzip.compress(lines.encode())
+        path = tmp_path / "cut.gz"
+        path.write_bytes(packed[: len(packed) // 2])
+        batch = read_inputs([str(path)])
+        assert len(batch.warnings) == 1
+        assert 0 < len({e.host for e in batch.evidence}) < 249
+
+
+def test_dhcp_names_a_passive_client_by_its_mac_and_host_name(tmp_path: Path) -> None:
+    """A DHCP request and the server's ACK (written as pcap by scapy): the client's address gets
+    its MAC, host name (option 12) and vendor class (option 60); nothing else is invented."""
+    from scapy.layers.dhcp import BOOTP, DHCP
+    from scapy.layers.inet import IP, UDP
+    from scapy.layers.l2 import Ether
+    from scapy.utils import wrpcap
+
+    mac = "58:50:ed:12:34:56"
+    chaddr = bytes.fromhex(mac.replace(":", "")) + bytes(10)
+    request = (
+        Ether(src=mac, dst="ff:ff:ff:ff:ff:ff")
+        / IP(src="0.0.0.0", dst="255.255.255.255")  # noqa: S104 - a DHCP client has no address yet
+        / UDP(sport=68, dport=67)
+        / BOOTP(op=1, chaddr=chaddr, xid=7)
+        / DHCP(
+            options=[
+                ("message-type", "request"),
+                ("requested_addr", "198.51.100.77"),
+                ("hostname", b"HIKVISION-DS-2CD2143"),
+                ("vendor_class_id", b"udhcp 1.19.4"),
+                "end",
+            ]
+        )
+    )
+    ack = (
+        Ether(src="02:00:00:00:00:01", dst=mac)
+        / IP(src="198.51.100.1", dst="198.51.100.77")
+        / UDP(sport=67, dport=68)
+        / BOOTP(op=2, chaddr=chaddr, yiaddr="198.51.100.77", xid=7)
+        / DHCP(options=[("message-type", "ack"), "end"])
+    )
+    path = tmp_path / "dhcp.pcap"
+    wrpcap(str(path), [request, ack])
+    found = {(str(e.host), e.channel, e.value) for e in read_inputs([str(path)]).evidence}
+    assert found == {
+        ("198.51.100.77", "mac", mac),
+        ("198.51.100.77", "dhcp.hostname", "HIKVISION-DS-2CD2143"),
+        ("198.51.100.77", "dhcp.vendor_class", "udhcp 1.19.4"),
+    }
