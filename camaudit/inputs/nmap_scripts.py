@@ -7,9 +7,11 @@ as the live probe on that channel records it.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Callable
 from ipaddress import AddressValueError, IPv4Address
+from urllib.parse import urlsplit
 from xml.etree.ElementTree import Element  # noqa: S405 - type only; defusedxml parses
 
 from cryptography import x509
@@ -23,6 +25,9 @@ _HEADER_LINE = re.compile(r"^\s{0,8}([!#-9;-~]{1,128}):\s?(.*)$")
 _SERVICE_LINE = re.compile(r"^\s*(\d{1,5})/(tcp|udp) (\S{1,64})\s*$")
 _BROWSE_TYPE = re.compile(r"^\s*(_[\w-]{1,64}\._(?:tcp|udp)\.local)\.?\s*$")
 _TXT_LINE = re.compile(r"^\s*([^=\s][^=]{0,63}=.*)$")
+
+_HEADING = re.compile(r"^\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}$")
+_BROADCAST = IPv4Address("255.255.255.255")
 
 Reader = Callable[[Element, IPv4Address, int | None], list[Evidence]]
 
@@ -138,47 +143,102 @@ def dns_service_discovery(script: Element, host: IPv4Address, port: int | None) 
     return _dns_sd_lines(_lines(script), host)
 
 
-def _dns_sd_lines(lines: list[str], host: IPv4Address) -> list[Evidence]:
+def _dns_sd_lines(lines: list[str], fallback: IPv4Address | None) -> list[Evidence]:
+    """Each service block ("80/tcp CGI", its TXT items, "Address=...") under the address the
+    block names, else `fallback`."""
     found: list[Evidence] = []
+    for name, items, addresses in _service_blocks(lines):
+        host = next(iter(addresses), fallback)
+        if host is None:
+            continue
+        found.append(_item(host, 5353, "mdns.service", name))
+        found += [_item(host, 5353, "mdns.txt", item) for item in items]
+    return found
+
+
+def _service_blocks(lines: list[str]) -> list[tuple[str, list[str], list[IPv4Address]]]:
+    blocks: list[tuple[str, list[str], list[IPv4Address]]] = []
     for line in lines:
         service = _SERVICE_LINE.match(line)
         browse = _BROWSE_TYPE.match(line)
         if service:
-            name = f"_{service[3]}._{service[2]}.local."
-            found.append(_item(host, 5353, "mdns.service", name))
+            blocks.append((f"_{service[3]}._{service[2]}.local.", [], []))
         elif browse:
-            found.append(_item(host, 5353, "mdns.service", browse[1] + "."))
-        elif (txt := _TXT_LINE.match(line)) and not txt[1].startswith("Address="):
-            found.append(_item(host, 5353, "mdns.txt", txt[1].strip()))
+            blocks.append((browse[1] + ".", [], []))
+        elif blocks and line.strip().startswith("Address="):
+            blocks[-1][2].extend(_addresses(line.strip()[len("Address=") :].split()))
+        elif blocks and (txt := _TXT_LINE.match(line)):
+            blocks[-1][1].append(txt[1].strip())
+    return blocks
+
+
+def _addresses(words: list[str]) -> list[IPv4Address]:
+    found: list[IPv4Address] = []
+    for word in words:
+        with contextlib.suppress(AddressValueError):
+            found.append(IPv4Address(word))
     return found
 
 
-def _per_address(lines: list[str]) -> list[tuple[IPv4Address, list[str]]]:
-    """Broadcast script output grouped under each responder's address line."""
-    groups: list[tuple[IPv4Address, list[str]]] = []
+def _unicast(text: str) -> IPv4Address | None:
+    try:
+        address = IPv4Address(text.strip())
+    except AddressValueError:
+        return None
+    usable = not (address.is_multicast or address.is_unspecified or address == _BROADCAST)
+    return address if usable else None
+
+
+def _url_host(url: str) -> IPv4Address | None:
+    try:
+        return _unicast(urlsplit(url.strip()).hostname or "")
+    except ValueError:
+        return None
+
+
+def _per_responder(lines: list[str], url_key: str) -> list[tuple[IPv4Address, list[str]]]:
+    """Broadcast script output, one group per responder. NOTE: nmap heads each group with the
+    address it asked (the multicast group, as often as not), so the responder is the heading
+    only when that is a unicast address, else the host of the group's `url_key` URL."""
+    groups: list[tuple[str, list[str]]] = []
     for line in lines:
-        try:
-            groups.append((IPv4Address(line.strip()), []))
-            continue
-        except AddressValueError:
-            pass
-        if groups:
+        heading = line.strip()
+        if _HEADING.match(heading):
+            groups.append((heading, []))
+        elif groups:
             groups[-1][1].append(line)
-    return groups
+    responders: list[tuple[IPv4Address, list[str]]] = []
+    for heading, body in groups:
+        urls = [
+            value
+            for key, _c, value in (ln.strip().partition(": ") for ln in body)
+            if key == url_key
+        ]
+        host = _unicast(heading) or next(filter(None, map(_url_host, urls)), None)
+        if host is not None:
+            responders.append((host, body))
+    return responders
 
 
 def broadcast_dns_sd(script: Element, host: IPv4Address, port: int | None) -> list[Evidence]:
-    """broadcast-dns-service-discovery: the same per responder."""
+    """broadcast-dns-service-discovery: each service under the address its block names."""
     found: list[Evidence] = []
-    for address, lines in _per_address(_lines(script)):
-        found += _dns_sd_lines(lines, address)
+    lines = _lines(script)
+    groups: list[tuple[IPv4Address | None, list[str]]] = []
+    for line in lines:
+        if _HEADING.match(line.strip()):
+            groups.append((_unicast(line), []))
+        elif groups:
+            groups[-1][1].append(line)
+    for heading, body in groups:
+        found += _dns_sd_lines(body, heading)
     return found
 
 
 def broadcast_wsdd(script: Element, host: IPv4Address, port: int | None) -> list[Evidence]:
     """broadcast-wsdd-discover: each device's Types and XAddrs (nmap does not print Scopes)."""
     found: list[Evidence] = []
-    for address, lines in _per_address(_lines(script)):
+    for address, lines in _per_responder(_lines(script), "Address"):
         for line in lines:
             key, _colon, value = line.strip().partition(": ")
             channel = {"Address": "wsd.xaddrs", "Type": "wsd.types"}.get(key)
@@ -202,7 +262,7 @@ def broadcast_upnp(script: Element, host: IPv4Address, port: int | None) -> list
     from xml.sax.saxutils import escape  # noqa: PLC0415, S406 - escaping only, no parsing
 
     found: list[Evidence] = []
-    for address, lines in _per_address(_lines(script)):
+    for address, lines in _per_responder(_lines(script), "Location"):
         fields: list[str] = []
         for number, line in enumerate(lines):
             key, colon, value = line.strip().partition(":")

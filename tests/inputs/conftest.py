@@ -42,6 +42,13 @@ NMAP_COMMAND = [
     *("-p", "80,443,554,8000,8080,8443,37777"),
     *("--script", "http-headers,http-title,http-auth,ssl-cert,rtsp-methods"),
 ]
+# The segment-wide scripts offline.md suggests, and unicast DNS-SD (UDP 5353): inside the lab's
+# scanner namespace, its multicast reaches only the lab's bridge.
+NMAP_BROADCAST_COMMAND = [
+    *("nmap", "-n", "-T5", "-e", "eth0", "-sU", "-p", "5353", "--script"),
+    "broadcast-wsdd-discover,broadcast-upnp-info,broadcast-dns-service-discovery,"
+    "dns-service-discovery",
+]
 TOOL_TIMEOUT_S = 600.0
 # A TLS 1.2 client, as an older browser or VMS would connect: it makes the handshake carry the
 # certificate in the clear. Run inside the scanner namespace, against lab addresses only.
@@ -69,6 +76,7 @@ class SiteArtefacts:
     labid: str
     site: Any  # the lab's Site: devices with their personas' ground truth
     nmap_xml: Path
+    nmap_broadcast_xml: Path
     capture: Path
     scan: dict[str, Any]  # camaudit's own scan, taken while tcpdump ran
     http_rtsp_scan: dict[str, Any]  # camaudit limited to what nmap's ports and scripts see
@@ -159,10 +167,21 @@ def artefacts(default_site_lab: LabHandle) -> SiteArtefacts:
         check=False,
     )
     assert done.returncode == 0, done.stderr[-2000:]
+    broadcast_xml = workdir / "broadcast.xml"
+    done = subprocess.run(
+        [*_in_scanner(lab), *NMAP_BROADCAST_COMMAND, "-oX", str(broadcast_xml)]
+        + _lab_addresses(lab.site),
+        capture_output=True,
+        text=True,
+        timeout=TOOL_TIMEOUT_S,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
     return SiteArtefacts(
         labid=lab.labid,
         site=lab.site,
         nmap_xml=nmap_xml,
+        nmap_broadcast_xml=broadcast_xml,
         capture=capture,
         scan=scan,
         http_rtsp_scan=http_rtsp_scan,

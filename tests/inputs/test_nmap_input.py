@@ -95,3 +95,29 @@ def test_an_nmap_run_and_a_capture_of_one_site_combine_per_host(artefacts: SiteA
     assert len(both) >= 20
     assert len({d["ip"] for d in report["devices"]}) == len(report["devices"])
     assert not flagged(report) & never_flagged(artefacts.site)
+
+
+def test_broadcast_scripts_file_each_reply_under_the_device_that_sent_it(
+    artefacts: SiteArtefacts,
+) -> None:
+    """nmap heads broadcast results with the multicast group it asked; camaudit files WS-Discovery,
+    UPnP and DNS-SD results under the device address they name, and only lab devices get any."""
+    evidence = read_inputs([str(artefacts.nmap_broadcast_xml)]).evidence
+    devices = {str(d.ip): d for d in artefacts.site.devices}
+    assert {str(e.host) for e in evidence} <= set(devices)
+    xaddrs = [e for e in evidence if e.channel == "wsd.xaddrs"]
+    assert xaddrs
+    assert all(f"//{e.host}" in e.value for e in xaddrs)
+    cameras = {str(e.host) for e in evidence if "NetworkVideoTransmitter" in e.value}
+    assert cameras
+    assert all("wsdiscovery" in devices[ip].instance.channels for ip in cameras)
+    services = {(str(e.host), e.value) for e in evidence if e.channel == "mdns.service"}
+    hikvision_mdns = [
+        str(d.ip)
+        for d in artefacts.site.devices
+        if "mdns" in d.instance.channels
+        and d.instance.persona.expect.maker == "hikvision"
+        and str(d.ip).startswith("198.51.100.")
+    ]
+    assert hikvision_mdns
+    assert all((ip, "_CGI._tcp.local.") in services for ip in hikvision_mdns)
