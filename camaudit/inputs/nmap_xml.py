@@ -24,7 +24,10 @@ from camaudit.probes import rtsp_codec
 
 PROBE = nmap_scripts.PROBE
 MAX_PORTS_PER_HOST = 65_536 * 2  # tcp and udp
-_FORMAT_NAME = "nmap XML"
+# Elements directly under <nmaprun> (nmap.dtd): dropped as soon as they end.
+_TOP_LEVEL = frozenset(
+    {"hosthint", "taskbegin", "taskprogress", "taskend", "output", "verbose", "debugging"}
+)
 
 
 @dataclass
@@ -55,10 +58,10 @@ class NmapReader:
                     yield from host_evidence(element)
                 elif element.tag in ("prescript", "postscript"):
                     yield from broadcast_evidence(element)
-                else:
+                elif element.tag not in _TOP_LEVEL:
                     continue
                 if root is not None:
-                    root.clear()  # bounded memory: each finished host is dropped
+                    root.clear()  # bounded memory: each finished top-level element is dropped
         except DefusedXmlException as exc:
             raise ConfigError(f"refused XML construct in an nmap file: {exc}") from None
         except ParseError as exc:

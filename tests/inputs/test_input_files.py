@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from camaudit.cli import main
 from camaudit.errors import ConfigError
@@ -202,3 +204,55 @@ def test_dhcp_names_a_passive_client_by_its_mac_and_host_name(tmp_path: Path) ->
         ("198.51.100.77", "dhcp.hostname", "HIKVISION-DS-2CD2143"),
         ("198.51.100.77", "dhcp.vendor_class", "udhcp 1.19.4"),
     }
+
+
+def _ipv4_frame(protocol: int, sport: int, dport: int, body: bytes) -> bytes:
+    """Ethernet + IPv4 + a UDP or TCP header around arbitrary bytes."""
+    import struct
+
+    if protocol == 17:
+        transport = struct.pack("!HHHH", sport, dport, 8 + len(body), 0) + body
+    else:
+        transport = struct.pack("!HHIIBBHHH", sport, dport, 1, 0, 0x50, 0x18, 0, 0, 0) + body
+    ip = struct.pack(
+        "!BBHHHBBH4s4s", 0x45, 0, 20 + len(transport), 0, 0, 64, protocol, 0,
+        bytes([198, 51, 100, 9]), bytes([198, 51, 100, 2]),
+    )  # fmt: skip
+    return bytes(6) + bytes.fromhex("020000000009") + b"\x08\x00" + ip + transport
+
+
+PORTS = st.sampled_from([67, 68, 80, 443, 554, 1900, 3702, 5353, 37020, 37810, 40000])
+FRAMES = st.one_of(
+    st.binary(max_size=600),
+    st.builds(_ipv4_frame, st.sampled_from([6, 17]), PORTS, PORTS, st.binary(max_size=600)),
+    st.builds(
+        _ipv4_frame,
+        st.just(6),
+        st.sampled_from([80, 554]),
+        PORTS,
+        st.sampled_from(
+            [b"HTTP/1.1 200 OK\r\n", b"RTSP/1.0 401 x\r\n", b"\x16\x03\x03\x00\x10\x02"]
+        ).flatmap(lambda head: st.binary(max_size=400).map(lambda tail: head + tail)),
+    ),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(frames=st.lists(FRAMES, max_size=40))
+def test_any_frames_after_a_valid_header_never_crash_the_reader(frames: list[bytes]) -> None:
+    """Arbitrary frame bytes in a well-formed pcap are decoded or skipped, never an exception."""
+    import io
+    import struct
+
+    from camaudit.inputs.capture import CaptureJudge
+    from camaudit.inputs.pcap import CaptureReader
+
+    data = struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 262144, 1) + b"".join(
+        struct.pack("<IIII", 0, 0, len(frame), len(frame)) + frame for frame in frames
+    )
+    judge = CaptureJudge()
+    reader = CaptureReader(io.BufferedReader(io.BytesIO(data)), pcapng=False)
+    judge.read(reader)
+    judge.evidence()
+    assert reader.stopped is None
+    assert reader.frames == len(frames)
