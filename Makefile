@@ -21,11 +21,13 @@ $(TEST_STAMP): pyproject.toml $(STAMP)
 	$(BIN)/python -m pip install --quiet --group test --group lint
 	touch $@
 
-# The HTML report test opens the report in headless Chromium; the lab needs iproute2 (ip netns).
+# The HTML report test opens the report in headless Chromium; the lab needs iproute2 (ip netns);
+# the offline-input tests record the lab with nmap and tcpdump (inside its namespaces only).
 system-test-deps:
-	@if [ "$$(id -u)" = 0 ] && { ! command -v chromium >/dev/null || ! command -v ip >/dev/null; }; then \
-		echo "installing chromium and iproute2 (Debian packages) for the test suite"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium iproute2 >/dev/null; \
+	@if [ "$$(id -u)" = 0 ] && { ! command -v chromium >/dev/null || ! command -v ip >/dev/null \
+		|| ! command -v nmap >/dev/null || ! command -v tcpdump >/dev/null; }; then \
+		echo "installing chromium, iproute2, nmap and tcpdump (Debian packages) for the test suite"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium iproute2 nmap tcpdump >/dev/null; \
 	fi
 
 # The simulator (camlab/) is not part of camaudit's wheel: it runs from this checkout, beside the
