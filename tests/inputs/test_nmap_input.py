@@ -12,6 +12,7 @@ from tests.inputs.conftest import (
     SiteArtefacts,
     expected_flagged,
     flagged,
+    flagged_on_nmap_channels,
     identify,
     never_flagged,
 )
@@ -22,13 +23,15 @@ pytestmark = [pytest.mark.netns, pytest.mark.slow, pytest.mark.timeout(900)]
 def test_nmap_run_flags_the_units_its_evidence_covers_and_nothing_else(
     artefacts: SiteArtefacts,
 ) -> None:
-    """Every Hikvision/Dahua unit that camaudit's own HTTP and RTSP probes flag (what nmap's
-    ports and scripts see) is flagged from nmap's XML too; no other device is flagged."""
+    """Every Hikvision/Dahua unit that camaudit's own HTTP and RTSP probes flag on evidence nmap's
+    ports and scripts record is flagged from nmap's XML too; no other device is flagged."""
     code, report, err = identify(str(artefacts.nmap_xml))
     assert code == 0, err
     assert report is not None
     seen = flagged(report)
-    reachable = flagged(artefacts.http_rtsp_scan) & expected_flagged(artefacts.site)
+    reachable = flagged_on_nmap_channels(artefacts.http_rtsp_scan) & expected_flagged(
+        artefacts.site
+    )
     assert len(reachable) >= 10, "the comparison scan flagged too little to mean anything"
     assert reachable <= seen, f"missed: {sorted(reachable - seen)}"
     assert not seen & never_flagged(artefacts.site), "a device that is not covered was flagged"
