@@ -10,6 +10,7 @@ from rich.console import Console
 
 from camaudit.exitcodes import CannotDo, one_line_errors
 from camaudit.fileio import write_atomic
+from camaudit.inventory.commands import DB_OPT
 from camaudit.models import ScanResult
 from camaudit.reports import REPORTS, as_json, checklist, render_table
 
@@ -21,29 +22,30 @@ def _write(path: Path, text: str) -> None:
         raise CannotDo(f"cannot write {path}: {exc.strerror or exc}") from exc
 
 
-def _scan_from(scan_file: Path | None, db: Path | None, scan_id: int | None) -> ScanResult:
-    from camaudit.inventory.store import Store
+def _scan_from(scan_file: Path | None, db: str | None, scan_id: int | None) -> ScanResult:
+    from camaudit.inventory.store import open_store
 
     if scan_file is not None:
         return as_json.load(scan_file)
-    with Store(db) as store:
+    with open_store(db) as store:
         if scan_id is not None:
             return store.load(scan_id)
         latest = store.latest(1)
         if not latest:
-            raise CannotDo(f"no scans saved in {store.path}; run `camaudit scan --save` first")
+            raise CannotDo(f"no scans saved in {store.location}; run `camaudit scan --save` first")
         return latest[0]
 
 
-def _seen_dates(result: ScanResult, db: Path | None) -> dict[str, tuple]:  # type: ignore[type-arg]
+def _seen_dates(result: ScanResult, db: str | None) -> dict[str, tuple]:  # type: ignore[type-arg]
     from camaudit.inventory.keys import device_key
-    from camaudit.inventory.store import Store
+    from camaudit.inventory.store import open_store
 
     seen = {}
-    with Store(db) as store:
+    with open_store(db) as store:
         for device in result.devices:
             key = device_key(device)
-            dates = store.first_last_seen(key)
+            # NOTE: only this scan's site: another building's sighting of a MAC says nothing here.
+            dates = store.first_last_seen(key, site=result.site)
             if dates is not None:
                 seen[key] = dates
     return seen
@@ -53,10 +55,6 @@ _SCAN_ARG = click.argument(
     "scan_file", metavar="[SCAN.json]", required=False,
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
 )  # fmt: skip
-_DB_OPT = click.option(
-    "--db", type=click.Path(dir_okay=False, path_type=Path), default=None,
-    help="Inventory database (default ~/.local/share/camaudit/inventory.sqlite3).",
-)  # fmt: skip
 _SCAN_ID_OPT = click.option(
     "--scan", "scan_id", type=int, default=None, help="Scan id in the inventory (default: latest)."
 )
@@ -64,7 +62,7 @@ _SCAN_ID_OPT = click.option(
 
 @click.command("checklist")
 @_SCAN_ARG
-@_DB_OPT
+@DB_OPT
 @_SCAN_ID_OPT
 @click.option(
     "-o",
@@ -84,7 +82,7 @@ _SCAN_ID_OPT = click.option(
 @click.option("--site", default=None, help="Site name for every row (default: the scan's).")
 def checklist_command(
     scan_file: Path | None,
-    db: Path | None,
+    db: str | None,
     scan_id: int | None,
     output: Path,
     fmt: str | None,
@@ -114,9 +112,26 @@ def checklist_command(
     )
 
 
+def _rollup(
+    scan_file: Path | None, db: str | None, scan_id: int | None, fmt: str, output: Path | None
+) -> None:
+    from camaudit.inventory.rollup import rollup
+    from camaudit.inventory.store import open_store
+    from camaudit.reports.rollup import render
+
+    if scan_file is not None or scan_id is not None:
+        raise click.UsageError("--all-sites reads the inventory (--db), not one scan")
+    with one_line_errors(), open_store(db) as store:
+        text = render(rollup(store), fmt)
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        _write(output, text)
+
+
 @click.command("report")
 @_SCAN_ARG
-@_DB_OPT
+@DB_OPT
 @_SCAN_ID_OPT
 @click.option("-f", "--format", "fmt", type=click.Choice(["table", *REPORTS]), default="table",
               show_default=True)  # fmt: skip
@@ -127,10 +142,22 @@ def checklist_command(
     default=None,
     help="Write here instead of standard output.",
 )
-def report_command(
-    scan_file: Path | None, db: Path | None, scan_id: int | None, fmt: str, output: Path | None
+@click.option(
+    "--all-sites", is_flag=True,
+    help="Roll-up of every site in the inventory: flagged, removed, not seen since.",
+)  # fmt: skip
+def report_command(  # noqa: PLR0913 - click passes every option
+    scan_file: Path | None,
+    db: str | None,
+    scan_id: int | None,
+    fmt: str,
+    output: Path | None,
+    all_sites: bool,
 ) -> None:
     """Render a saved scan (SCAN.json, or from the inventory) as a table, JSON, CSV or HTML."""
+    if all_sites:
+        _rollup(scan_file, db, scan_id, fmt, output)
+        return
     with one_line_errors():
         result = _scan_from(scan_file, db, scan_id)
     if fmt == "table":
