@@ -11,6 +11,7 @@ import logging
 import os
 import re
 from dataclasses import dataclass
+from datetime import UTC
 from pathlib import Path
 
 from camaudit.errors import CamauditError, ConfigError
@@ -18,7 +19,6 @@ from camaudit.fileio import write_atomic
 from camaudit.inventory.document import decode_scan, encode_scan
 from camaudit.inventory.store import default_path
 from camaudit.models import ScanResult
-from camaudit.reports.base import iso_utc
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +44,7 @@ def spool_scan(folder: Path, result: ScanResult, uid: str) -> Path:
     """Keep a scan until the inventory can take it; the file written."""
     try:
         folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-        stamp = iso_utc(result.started_at).replace("-", "").replace(":", "")[:16] + "Z"
+        stamp = result.started_at.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
         path = folder / f"{stamp}-{uid}.json"
         payload = json.dumps({"uid": uid, "scan": json.loads(encode_scan(result))})
         write_atomic(path, payload)
