@@ -22,15 +22,18 @@ def _write(path: Path, text: str) -> None:
         raise CannotDo(f"cannot write {path}: {exc.strerror or exc}") from exc
 
 
-def _scan_from(scan_file: Path | None, db: str | None, scan_id: int | None) -> ScanResult:
-    from camaudit.inventory.store import open_store
+def _scan_from(
+    scan_file: Path | None, db: str | None, scan_id: int | None, site: str | None = None
+) -> ScanResult:
+    """SCAN.json, or scan `scan_id` of the inventory, or its latest (of `site`, when named)."""
+    from camaudit.inventory.store import ALL_SITES, open_store
 
     if scan_file is not None:
         return as_json.load(scan_file)
     with open_store(db) as store:
         if scan_id is not None:
             return store.load(scan_id)
-        latest = store.latest(1)
+        latest = store.latest(1, ALL_SITES if site is None else site)
         if not latest:
             raise CannotDo(f"no scans saved in {store.location}; run `camaudit scan --save` first")
         return latest[0]
@@ -79,7 +82,10 @@ _SCAN_ID_OPT = click.option(
     default=None,
     help="Default: from the file ending.",
 )
-@click.option("--site", default=None, help="Site name for every row (default: the scan's).")
+@click.option(
+    "--site", default=None,
+    help="Site name for every row (default: the scan's); from an inventory, that site's latest.",
+)  # fmt: skip
 def checklist_command(
     scan_file: Path | None,
     db: str | None,
@@ -96,7 +102,7 @@ def checklist_command(
     """
     with one_line_errors():
         out_format = checklist.format_for(output, fmt)
-        result = _scan_from(scan_file, db, scan_id)
+        result = _scan_from(scan_file, db, scan_id, site)
         seen = _seen_dates(result, db) if (scan_file is None or db is not None) else None
         try:
             written = checklist.write(

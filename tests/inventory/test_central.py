@@ -235,3 +235,18 @@ def test_unreachable_database_is_one_line(tmp_path: Path, args: list[str]) -> No
     assert result.exit_code == 3
     assert len(result.output.strip().splitlines()) == 1
     assert "cannot reach inventory" in result.output
+
+
+def test_checklist_from_the_inventory_takes_the_named_sites_latest(
+    db_location: str, tmp_path: Path
+) -> None:
+    """checklist --db --site HQ uses HQ's latest scan even when another site scanned since."""
+    from camaudit.reports.commands import checklist_command
+
+    two_sites_a_week_apart(db_location, tmp_path)  # Depot's scan is the newest overall
+    out = tmp_path / "hq.csv"
+    args = ["--db", db_location, "--site", "HQ", "-o", str(out)]
+    result = CliRunner().invoke(checklist_command, args)
+    assert result.exit_code == 0, result.output
+    text = out.read_text(encoding="utf-8")
+    assert ADDED_IP in text  # only HQ's week-later scan has the new unit
