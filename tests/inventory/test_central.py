@@ -13,7 +13,6 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from conftest import Hook
 from inventory_samples import (
     ADDED_IP,
     MOVED_IP,
@@ -23,6 +22,7 @@ from inventory_samples import (
     real_scan,
     week_later,
 )
+from receiver import Hook
 
 from camaudit.config import Webhook
 from camaudit.exitcodes import EXIT_CANNOT, EXIT_FLAGGED, EXIT_OK
