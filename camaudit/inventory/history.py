@@ -8,7 +8,7 @@ from typing import Any
 from camaudit.errors import ConfigError, StoreError
 from camaudit.inventory.diff import ScanDiff, diff
 from camaudit.inventory.document import device_documents
-from camaudit.inventory.store import ALL_SITES, Store
+from camaudit.inventory.store import ALL_SITES, SiteFilter, Store
 from camaudit.models import ScanResult
 
 
@@ -71,6 +71,6 @@ def diff_document(compared: ComparedScans) -> dict[str, Any]:
     }
 
 
-def all_or(site: str | None) -> Any:
+def all_or(site: str | None) -> SiteFilter:
     """The store's site filter for an optional --site."""
     return ALL_SITES if site is None else site

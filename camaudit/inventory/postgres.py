@@ -86,11 +86,7 @@ class PostgresStore(Store):
         return int(rows[0][0])
 
     def _check_and_migrate(self, target: int) -> None:
-        if self._read_version() > SCHEMA_VERSION:
-            raise StoreError(
-                f"{self.location}: inventory schema {self._read_version()} is newer than this "
-                f"camaudit understands ({SCHEMA_VERSION}); upgrade camaudit"
-            )
+        self._refuse_newer(self._read_version())
         with self._db.transaction():
             self._db.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
             current = self._read_version()  # again, under the lock: another run may have won

@@ -55,11 +55,7 @@ class SQLiteStore(Store):
 
     def _check_and_migrate(self, target: int) -> None:
         current = self.version
-        if current > SCHEMA_VERSION:
-            raise StoreError(
-                f"{self.path}: inventory schema {current} is newer than this camaudit "
-                f"understands ({SCHEMA_VERSION}); upgrade camaudit"
-            )
+        self._refuse_newer(current)
         if current == 0 and self._db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
             raise StoreError(f"{self.path}: an SQLite file, but not a camaudit inventory")
         for number, sql in migrations(self.engine):

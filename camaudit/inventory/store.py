@@ -137,6 +137,14 @@ class Store(ABC):
         """The schema version of the open database."""
 
     # -- the shared queries ------------------------------------------------------------------
+    def _refuse_newer(self, current: int) -> None:
+        """A database from a newer camaudit is left alone: this one cannot know its schema."""
+        if current > SCHEMA_VERSION:
+            raise StoreError(
+                f"{self.location}: inventory schema {current} is newer than this camaudit "
+                f"understands ({SCHEMA_VERSION}); upgrade camaudit"
+            )
+
     def __enter__(self) -> Store:
         return self
 
