@@ -250,3 +250,34 @@ def test_checklist_from_the_inventory_takes_the_named_sites_latest(
     assert result.exit_code == 0, result.output
     text = out.read_text(encoding="utf-8")
     assert ADDED_IP in text  # only HQ's week-later scan has the new unit
+
+
+def test_webhook_that_never_answers_is_bounded_by_its_timeout(
+    db_location: str, tmp_path: Path
+) -> None:
+    """A receiver that accepts and then says nothing costs (retries + 1) timeouts and a pause."""
+    import time
+
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}/hook"
+        hook = Webhook(url=url, timeout_s=0.5, retries=1)
+        started = time.monotonic()
+        outcome = finish_scan(real_scan("HQ"), plan(db_location, tmp_path, hook), lambda: None)
+        elapsed = time.monotonic() - started
+    assert outcome.current.scan_id is not None  # stored before the webhook was tried
+    assert outcome.current.webhook is not None
+    assert not outcome.current.webhook.ok
+    assert "timed out" in outcome.current.webhook.detail
+    assert 2.0 <= elapsed < 6.0  # 0.5 + 1 s pause + 0.5, plus the store
+
+
+def test_damaged_inventory_is_one_line_and_unchanged(tmp_path: Path) -> None:
+    """history list on a file that is not an inventory: exit 3, one line, the file as it was."""
+    path = tmp_path / "inventory.sqlite3"
+    path.write_bytes(b"SQLite format 3\x00" + b"\xff" * 200)
+    result = CliRunner().invoke(history_group, ["list", "--db", str(path)])
+    assert result.exit_code == 3
+    assert len(result.output.strip().splitlines()) == 1
+    assert path.read_bytes() == b"SQLite format 3\x00" + b"\xff" * 200
