@@ -31,16 +31,18 @@ system-test-deps:
 			postgresql >/dev/null; \
 	fi
 
+# The simulator (camlab/) is not part of camaudit's wheel: it runs from this checkout, beside the
+# camaudit installed in .venv (python -m puts the current directory, this one, on the path).
 demo: $(STAMP)
-	$(BIN)/camaudit demo
+	$(BIN)/python -m camlab demo
 
 test: $(TEST_STAMP) system-test-deps
 	$(BIN)/camaudit fingerprints verify
 	$(BIN)/python -m pytest
 
 lint: $(TEST_STAMP)
-	$(BIN)/ruff check camaudit tests bench
-	$(BIN)/mypy camaudit
+	$(BIN)/ruff check camaudit camlab tests bench
+	$(BIN)/mypy camaudit camlab
 
 bench: $(STAMP)
 	$(BIN)/python bench/scan_site.py

@@ -7,7 +7,7 @@ CamauditError
 │   └── ProbeUnavailable missing privilege, interface or optional extra
 ├── StoreError           history database unreadable or from a newer version
 │   └── StoreUnreachable the database server did not answer (the scan is spooled)
-└── LabError             the simulated site could not be built or torn down
+└── DecodeError          a reply is not the wire format of its channel (carries the channel)
 """
 
 from __future__ import annotations
@@ -47,5 +47,13 @@ class StoreUnreachable(StoreError):
     """The inventory's server could not be reached; nothing about the database is known."""
 
 
-class LabError(CamauditError):
-    """The simulated site could not be built or torn down."""
+class DecodeError(CamauditError, ValueError):
+    """A reply is not the wire format its channel speaks; the probe logs it and moves on.
+
+    `channel` names the wire format ("sadp", "dhip", "wsd", "ssdp", "rtsp", "onvif", "tls"),
+    so one except clause serves every codec and the log still says which one refused.
+    """
+
+    def __init__(self, channel: str, message: str) -> None:
+        super().__init__(message)
+        self.channel = channel

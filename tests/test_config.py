@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from camaudit.cli import main
+from camaudit.commands import main
 from camaudit.config import SiteConfig, Webhook, load_config, merged, output_path, site_slug
 from camaudit.errors import ConfigError
 

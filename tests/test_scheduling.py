@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from camaudit.cli import main
+from camaudit.commands import main
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "scheduling.md"
 

@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 from camaudit import xmlsafe
 from camaudit.identify import oui
 from camaudit.identify.vocabulary import LARGE_VALUE_CHARS, SMALL_VALUE_CHARS, value_limit
+from camaudit.identity import normalise_mac
 from camaudit.xmlsafe import local_name
 
 Facet = tuple[str, str]
@@ -144,7 +145,7 @@ def _mdns_txt(raw: str) -> list[Facet]:
 
 
 def _mac(raw: str) -> list[Facet]:
-    normal = oui.normalise_mac(raw)
+    normal = normalise_mac(raw)
     if normal is None:
         return [("", raw.strip().lower())]
     facets: list[Facet] = [("", normal)]

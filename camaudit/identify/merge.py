@@ -7,9 +7,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from ipaddress import IPv4Address
 
-from camaudit.identify import oui
 from camaudit.identify.engine import Hit
 from camaudit.identify.vocabulary import Identifiers
+from camaudit.identity import normalise_mac
 from camaudit.models import Conflict, Device, Evidence, EvidenceItem, Verdict
 
 CONFIRM_SCORE = 0.9
@@ -125,16 +125,16 @@ def _mac(evidence: Sequence[Evidence], hits: Sequence[Hit]) -> tuple[str | None,
     observed = [
         (item.probe != "arp", normal)
         for item in evidence
-        if item.channel == "mac" and (normal := oui.normalise_mac(item.value))
+        if item.channel == "mac" and (normal := normalise_mac(item.value))
     ]
     from_facts, conflicts = _pick("mac", hits)
     if observed:
         chosen = sorted(observed, key=lambda pair: pair[0])[0][1]  # "arp" first, then order
     elif from_facts:
-        chosen = oui.normalise_mac(from_facts) or from_facts
+        chosen = normalise_mac(from_facts) or from_facts
     else:
         return None, []
-    if from_facts and (oui.normalise_mac(from_facts) or from_facts) != chosen:
+    if from_facts and (normalise_mac(from_facts) or from_facts) != chosen:
         conflicts = [
             Conflict(fact="mac", chosen=chosen, other=c.other, rule=c.rule) for c in conflicts
         ]

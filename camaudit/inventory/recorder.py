@@ -18,14 +18,14 @@ from camaudit.alerts import Delivery, new_flagged_event, post_event
 from camaudit.config import SiteConfig, Webhook
 from camaudit.errors import CamauditError, ConfigError, StoreError
 from camaudit.exitcodes import EXIT_CANNOT, EXIT_FLAGGED, EXIT_INTERRUPTED, EXIT_OK
+from camaudit.identity import device_identity, pair_up
 from camaudit.inventory.diff import ScanDiff, diff
 from camaudit.inventory.document import device_documents
-from camaudit.inventory.keys import device_identity, pair_up
 from camaudit.inventory.spool import default_spool, done, pending, spool_scan
 from camaudit.inventory.store import Store, default_path, open_store
 from camaudit.lock import site_lock
 from camaudit.models import Device, ScanResult
-from camaudit.reports.base import iso_utc
+from camaudit.scanfile import iso_utc
 
 log = logging.getLogger(__name__)
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from camaudit.identity import Identity, device_identity, identity, pair_up, unpaired
 from camaudit.inventory.diff import diff
-from camaudit.inventory.keys import Identity, device_identity, identity, pair_up, unpaired
 from camaudit.inventory.store import Sighting, Store
 
 

@@ -20,11 +20,11 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, ClassVar
 
+from camaudit import scanfile
 from camaudit.errors import ConfigError, StoreError
+from camaudit.identity import device_identity, split_key
 from camaudit.inventory.document import decode_scan, encode_scan
-from camaudit.inventory.keys import device_identity, normal_mac
 from camaudit.models import Device, ScanResult
-from camaudit.reports.base import iso_utc
 
 _MIGRATION_FILE = re.compile(r"^(\d{4})_[a-z0-9_]+(?:\.(sqlite|postgres))?\.sql$")
 POSTGRES_SCHEMES = ("postgresql://", "postgres://")
@@ -165,8 +165,9 @@ class Store(ABC):
             rows = self._run(
                 "INSERT INTO scans (started_at, finished_at, site, policy, interrupted, json, uid)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
-                (iso_utc(result.started_at), iso_utc(result.finished_at), bindable(result.site),
-                 bindable(result.policy), int(result.interrupted), document, uid),
+                (scanfile.iso_utc(result.started_at), scanfile.iso_utc(result.finished_at),
+                 bindable(result.site), bindable(result.policy), int(result.interrupted), document,
+                 uid),
             )  # fmt: skip
             scan_id = int(rows[0][0])
             self._run_many(
@@ -227,11 +228,7 @@ class Store(ABC):
         self, key: str, site: SiteFilter = ALL_SITES
     ) -> tuple[datetime, datetime] | None:
         """When a device (a `device_key`: "mac:…", "serial:…" or "ip:…") was first and last seen."""
-        kind, _, value = key.partition(":")
-        if kind not in ("mac", "serial", "ip") or not value:
-            raise ValueError(f"not a device key: {key!r}")
-        if kind == "mac":
-            value = normal_mac(value) or value
+        kind, value = split_key(key)
         where, args = _site_where(site)
         rows = self._run(
             f"SELECT min(s.started_at), max(s.started_at) FROM devices d"  # noqa: S608

@@ -17,10 +17,11 @@ from pathlib import Path
 from typing import ClassVar
 
 from camaudit.errors import ProbeError, ProbeUnavailable
+from camaudit.identity import normalise_mac
 from camaudit.models import Evidence
 from camaudit.net import Interface
 from camaudit.probes.base import DiscoveryProbe, ProbeContext
-from camaudit.probes.neighbours import Neighbour, normalise_mac, parse_proc_net_arp
+from camaudit.probes.neighbours import Neighbour, parse_proc_net_arp
 
 log = logging.getLogger(__name__)
 

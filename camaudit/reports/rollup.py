@@ -8,7 +8,8 @@ from typing import Any
 from camaudit import __version__
 from camaudit.inventory.rollup import SiteRollup
 from camaudit.reports.as_csv import write_rows
-from camaudit.reports.base import clean_text, iso_utc
+from camaudit.scanfile import iso_utc
+from camaudit.untrusted import clean_text
 
 FORMATS = ("table", "json", "csv", "html")
 COLUMNS = ("site", "scans", "latest scan", "latest (UTC)", "flagged", "removed", "not seen since")

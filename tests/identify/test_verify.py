@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from camaudit.commands.fingerprints import fingerprints_group
 from camaudit.errors import FingerprintError
 from camaudit.identify import verify
-from camaudit.identify.commands import fingerprints_group
 from camaudit.identify.loader import Database, load_file
 from tests.identify.conftest import WriteFiles
 

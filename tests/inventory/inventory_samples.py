@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 from ipaddress import IPv4Address
 from pathlib import Path
 
+from camaudit import scanfile
 from camaudit.models import Device, ScanResult, Verdict
-from camaudit.reports import as_json
 
 
 def device(
@@ -51,7 +51,7 @@ ADDED_IP = "198.51.100.50"  # a second Hikvision dome, newly put up
 
 def real_scan(site: str | None = "HQ", *, later: timedelta = timedelta(0)) -> ScanResult:
     """The lab scan, for `site`, `later` after it was taken."""
-    result = as_json.load(REAL_SCAN)
+    result = scanfile.load(REAL_SCAN)
     return replace(result, site=site, started_at=result.started_at + later,
                    finished_at=result.finished_at + later)  # fmt: skip
 

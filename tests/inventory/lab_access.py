@@ -1,13 +1,14 @@
-"""The one place the inventory tests reach the lab (camaudit.lab today, camlab after the move)."""
+"""The one place the inventory tests reach the lab (camlab)."""
 
 from __future__ import annotations
 
 import sys
 
-from camaudit.lab import topology
-from tests.e2e.conftest import FAST, SITE_FILE, LabHandle, netns_unavailable, running_lab
+from camlab import topology
+from tests.conftest import Namespaces
+from tests.e2e.conftest import FAST, SITE_FILE, LabHandle, running_lab
 
-__all__ = ["FAST", "SITE_FILE", "LabHandle", "camaudit_in_scanner", "netns_unavailable",
+__all__ = ["FAST", "SITE_FILE", "LabHandle", "Namespaces", "camaudit_in_scanner",
            "running_lab"]  # fmt: skip
 
 

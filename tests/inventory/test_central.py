@@ -24,13 +24,13 @@ from inventory_samples import (
 )
 from receiver import Hook
 
+from camaudit.commands.history import history_group
+from camaudit.commands.report import report_command
 from camaudit.config import Webhook
 from camaudit.exitcodes import EXIT_CANNOT, EXIT_FLAGGED, EXIT_OK
-from camaudit.inventory.commands import history_group
 from camaudit.inventory.recorder import Outcome, RecordPlan, finish_scan, store_or_spool
 from camaudit.inventory.store import open_store
 from camaudit.models import ScanResult
-from camaudit.reports.commands import report_command
 
 
 def plan(db: str, tmp_path: Path, webhook: Webhook | None = None) -> RecordPlan:
@@ -228,7 +228,7 @@ def test_rollup_escapes_a_hostile_site_name(db_location: str, tmp_path: Path) ->
 @pytest.mark.parametrize("args", [["history", "list"], ["report", "--all-sites"]])
 def test_unreachable_database_is_one_line(tmp_path: Path, args: list[str]) -> None:
     """Reading commands with an unreachable server exit 3 with one line."""
-    from camaudit.cli import main
+    from camaudit.commands import main
 
     url = f"postgresql://camaudit@/central?host={tmp_path}"
     result = CliRunner().invoke(main, [*args, "--db", url])
@@ -241,7 +241,7 @@ def test_checklist_from_the_inventory_takes_the_named_sites_latest(
     db_location: str, tmp_path: Path
 ) -> None:
     """checklist --db --site HQ uses HQ's latest scan even when another site scanned since."""
-    from camaudit.reports.commands import checklist_command
+    from camaudit.commands.checklist import checklist_command
 
     two_sites_a_week_apart(db_location, tmp_path)  # Depot's scan is the newest overall
     out = tmp_path / "hq.csv"

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from lab_access import FAST, SITE_FILE, LabHandle, camaudit_in_scanner, running_lab
+from lab_access import FAST, SITE_FILE, LabHandle, Namespaces, camaudit_in_scanner, running_lab
 
 from camaudit.inventory.store import open_store
 
@@ -26,9 +26,10 @@ SCAN_TIMEOUT_S = 180
 
 
 @pytest.fixture(scope="module")
-def site_lab() -> Iterator[LabHandle]:
-    """The self-test site, up for this module."""
-    yield from running_lab(SITE_FILE)
+def site_lab(namespaces: Namespaces) -> Iterator[LabHandle]:
+    """The self-test site, up for this module (in the session's cal-<id>- namespaces)."""
+    with running_lab(namespaces, SITE_FILE) as handle:
+        yield handle
 
 
 def config(tmp_path: Path, site: str, db: str) -> Path:

@@ -13,9 +13,9 @@ import pytest
 from click.testing import CliRunner
 from inventory_samples import device, scan
 
+from camaudit.commands.history import history_group
 from camaudit.errors import StoreError
 from camaudit.inventory import store as store_module
-from camaudit.inventory.commands import history_group
 from camaudit.inventory.store import SCHEMA_VERSION, default_path, open_store
 
 
@@ -51,7 +51,7 @@ def test_first_last_seen_by_mac_serial_and_ip(db_location: str) -> None:
 
 def test_hostile_strings_are_saved_and_found_by_device_key(db_location: str) -> None:
     """A lone surrogate (valid in a device's JSON) or padded serial neither crashes nor hides."""
-    from camaudit.inventory.keys import device_key
+    from camaudit.identity import device_key
 
     odd = device("198.51.100.5", serial=" SN\udfff ", maker="hik\ud800")
     with open_store(db_location) as store:

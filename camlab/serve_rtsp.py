@@ -7,7 +7,7 @@ import contextlib
 import logging
 from typing import Any
 
-from camaudit.lab.device import DeviceContext
+from camlab.device import DeviceContext
 
 log = logging.getLogger(__name__)
 

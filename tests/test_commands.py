@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from camaudit.cli import main
+from camaudit.commands import main
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 
@@ -122,7 +122,7 @@ def test_readme_usage_block_is_current() -> None:
 
 
 @pytest.mark.parametrize(
-    "command", ["scan", "identify", "fingerprints", "lab", "demo", "checklist", "report", "history"]
+    "command", ["scan", "identify", "fingerprints", "checklist", "report", "history"]
 )
 def test_every_command_has_help(command: str) -> None:
     """Every command answers --help with exit 0."""
@@ -148,7 +148,7 @@ def test_identify_output_that_cannot_be_written_still_shows_the_report(
     def disk_full(_path: Path, _data: str | bytes) -> None:
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
-    monkeypatch.setattr("camaudit.cli.write_atomic", disk_full)
+    monkeypatch.setattr("camaudit.commands.common.write_atomic", disk_full)
     lines = json.dumps(HIKVISION_OBSERVATIONS[0]) + "\n"
     code, out, err = run("identify", "-", "-o", str(tmp_path / "out.json"), input=lines)
     assert code == 3

@@ -10,8 +10,8 @@ from ipaddress import IPv4Address, IPv4Network
 from pathlib import Path
 from typing import Any
 
-from camaudit.errors import LabError
-from camaudit.lab.persona import CHANNELS, Instance, Persona, derive_mac, find_persona, persona_dirs
+from camlab.errors import LabError
+from camlab.persona import CHANNELS, Instance, Persona, derive_mac, find_persona, persona_dirs
 
 SITES_DIR = Path(__file__).parent / "sites"
 # The only ranges the lab may ever use (RFC 5737 TEST-NET-2 and RFC 2544 benchmarking): nothing
@@ -203,7 +203,7 @@ def _add_filler(
 
 
 def site_path(name_or_path: str) -> Path:
-    """A site file from a name in camaudit/lab/sites/ or a path."""
+    """A site file from a name in camlab/sites/ or a path."""
     candidate = Path(name_or_path)
     if candidate.suffix == ".toml" or candidate.exists():
         return candidate

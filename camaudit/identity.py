@@ -1,7 +1,13 @@
-"""Which record in one list is the same device as a record in another: MAC, then serial, then IP."""
+"""Device identity: the one MAC normaliser, and which sightings are the same device.
+
+Probes normalise the MACs they read, identify picks a device's MAC, the inventory keys its
+devices index and the checklist pairs staff rows with fresh ones: all through this module, so
+`58-50-ED-1F-E3-85` (SADP), `5850.ed1f.e385` and `58:50:ed:1f:e3:85` are one device everywhere.
+"""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
@@ -10,6 +16,35 @@ from camaudit.models import Device
 
 T = TypeVar("T")
 U = TypeVar("U")
+
+_SEPARATORS = re.compile(r"[:\-.\s]")
+_MAC_DIGITS = re.compile(r"[0-9a-f]{12}")
+# All-zero and broadcast addresses name no device (placeholders in replies, ARP targets).
+_NOT_A_DEVICE = frozenset({"00:00:00:00:00:00", "ff:ff:ff:ff:ff:ff"})
+KEY_KINDS = ("mac", "serial", "ip")
+
+
+def normalise_mac(text: str | None) -> str | None:
+    """A MAC as lower-case colon form (`58:50:ed:1f:e3:85`), or None if it is not a device's MAC.
+
+    Accepts the spellings devices use: `58-50-ed-1f-e3-85` (SADP), `5850.ed1f.e385`,
+    `5850ED1FE385`, with surrounding white space. All-zero and broadcast give None.
+    """
+    if not text:
+        return None
+    digits = _SEPARATORS.sub("", text.strip().lower())
+    if not _MAC_DIGITS.fullmatch(digits):
+        return None
+    mac = ":".join(digits[i : i + 2] for i in range(0, 12, 2))
+    return None if mac in _NOT_A_DEVICE else mac
+
+
+def comparable_mac(text: str | None) -> str | None:
+    """The normalised MAC; text that is no MAC (a staff typo) is kept, trimmed and lower-cased,
+    so it still pairs with itself. None when blank."""
+    if not text or not text.strip():
+        return None
+    return normalise_mac(text) or text.strip().lower()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -21,23 +56,13 @@ class Identity:
     ip: str | None
 
 
-def normal_mac(mac: str | None) -> str | None:
-    """Lower-case colon-separated MAC, or None when blank."""
-    if not mac or not mac.strip():
-        return None
-    hexdigits = "".join(ch for ch in mac.lower() if ch in "0123456789abcdef")
-    if len(hexdigits) != 12:
-        return mac.strip().lower()
-    return ":".join(hexdigits[i : i + 2] for i in range(0, 12, 2))
-
-
 def _blank_to_none(text: str | None) -> str | None:
     return text.strip() if text and text.strip() else None
 
 
 def identity(*, mac: str | None, serial: str | None, ip: str | None) -> Identity:
     """Build a normalised identity from raw strings."""
-    return Identity(mac=normal_mac(mac), serial=_blank_to_none(serial), ip=_blank_to_none(ip))
+    return Identity(mac=comparable_mac(mac), serial=_blank_to_none(serial), ip=_blank_to_none(ip))
 
 
 def device_identity(device: Device) -> Identity:
@@ -46,13 +71,24 @@ def device_identity(device: Device) -> Identity:
 
 
 def device_key(device: Device) -> str:
-    """One stable string naming a device: its MAC, else its serial, else its IP."""
+    """One stable string naming a device: "mac:…", else "serial:…", else "ip:…"."""
     ident = device_identity(device)
     if ident.mac:
         return f"mac:{ident.mac}"
     if ident.serial:
         return f"serial:{ident.serial}"
     return f"ip:{ident.ip}"
+
+
+def split_key(key: str) -> tuple[str, str]:
+    """A device key's kind and its value, normalised as device_key writes it; ValueError if the
+    text is not a device key."""
+    kind, _, value = key.partition(":")
+    if kind not in KEY_KINDS or not value:
+        raise ValueError(f"not a device key: {key!r}")
+    if kind == "mac":
+        value = comparable_mac(value) or value
+    return kind, value
 
 
 def _contradict(a: str | None, b: str | None) -> bool:

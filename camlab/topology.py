@@ -26,8 +26,8 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from camaudit.errors import LabError
-from camaudit.lab.site import Site
+from camlab.errors import LabError
+from camlab.site import Site
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +66,11 @@ def ns_router(labid: str) -> str:
 def ns_scanner(labid: str) -> str:
     """The scanner namespace's name."""
     return prefix(labid) + "scan"
+
+
+def ns_isolated(labid: str) -> str:
+    """The name of a lab's lone namespace that holds nothing but loopback."""
+    return prefix(labid) + "solo"
 
 
 def ns_device(labid: str, number: int) -> str:
@@ -154,7 +159,7 @@ def build(site: Site, labid: str) -> None:
     if existing:
         raise LabError(
             f"lab {labid!r} already exists ({len(existing)} namespaces); "
-            f"run `camaudit lab down --id {labid}`"
+            f"run `python -m camlab down --id {labid}`"
         )
     bridge, router, scanner = ns_bridge(labid), ns_router(labid), ns_scanner(labid)
     names = [bridge, router, scanner] + [ns_device(labid, d.number) for d in site.devices]
@@ -210,6 +215,18 @@ def build(site: Site, labid: str) -> None:
     _sysctl(router, "net/ipv4/ip_forward", "1")
 
 
+def build_isolated(labid: str) -> str:
+    """One namespace with only `lo` (up) and no link anywhere: a host with no network at all,
+    where a whole scan may run and reach nothing but its own loopback. Returns its name."""
+    existing = list_namespaces(labid)
+    if existing:
+        raise LabError(f"lab {labid!r} already exists ({len(existing)} namespaces)")
+    name = ns_isolated(labid)
+    _ip([], [f"netns add {name}"])
+    _ip(["-n", name], ["link set lo up"])
+    return name
+
+
 def _sysctl(namespace: str, key: str, value: str) -> None:
     """Write a per-namespace sysctl from inside it (/proc/sys/net follows the thread's netns)."""
     with inside(namespace):
@@ -223,7 +240,7 @@ def _is_lab_responder(pid: int, labid: str) -> bool:
     except OSError:
         return False
     plan = str(run_dir(labid) / "plan.json").encode()
-    return b"camaudit.lab.responder" in argv and plan in argv
+    return b"camlab.responder" in argv and plan in argv
 
 
 def _responder_pids(labid: str) -> set[int]:

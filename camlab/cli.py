@@ -1,4 +1,8 @@
-"""`camaudit lab up/down/status/exec` and `camaudit demo`."""
+"""The simulator's command line: `python -m camlab up|down|status|exec|demo`.
+
+camlab lives beside camaudit, not inside it: it drives camaudit (the demo scans with it) and
+camaudit never imports it, so the product's wheel carries no simulator.
+"""
 
 from __future__ import annotations
 
@@ -8,14 +12,14 @@ from pathlib import Path
 
 import click
 
-from camaudit.errors import LabError
-from camaudit.lab import control
+from camlab import control
+from camlab.errors import LabError
 
 LABID_HELP = "lab id: names start with cal-<id>- (1-10 lower-case letters/digits)"
 
 
 class LabFailed(click.ClickException):
-    """A lab error at the command line: exit code 3, as for any camaudit error."""
+    """A lab error at the command line: exit code 3, as camaudit exits on a runtime error."""
 
     exit_code = 3
 
@@ -24,12 +28,12 @@ def _fail(exc: LabError) -> click.ClickException:
     return LabFailed(str(exc))
 
 
-@click.group("lab")
-def lab_group() -> None:
-    """The simulated site in network namespaces (root only)."""
+@click.group("camlab", context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """The simulated site: devices in network namespaces (root), or on loopback (demo)."""
 
 
-@lab_group.command("up")
+@main.command("up")
 @click.option(
     "--site", "site_name", default="default", show_default=True, help="site name or TOML path"
 )
@@ -60,10 +64,10 @@ def up_command(site_name: str, labid: str, scale: int, replace: bool) -> None:
         f"responder ready in {result.seconds_responder:.2f} s "
         f"(pid {result.responder_pid}, {result.sockets} sockets)"
     )
-    click.echo(f"scan with: camaudit lab exec --id {labid} -- camaudit scan {site.lan.network}")
+    click.echo(f"scan with: python -m camlab exec --id {labid} -- camaudit scan {site.lan.network}")
 
 
-@lab_group.command("down")
+@main.command("down")
 @click.option("--id", "labid", default="demo", show_default=True, help=LABID_HELP)
 def down_command(labid: str) -> None:
     """Stop the responder and delete every namespace of the lab (also after a crash)."""
@@ -74,7 +78,7 @@ def down_command(labid: str) -> None:
     click.echo(f"lab {labid}: removed {len(removed)} namespaces")
 
 
-@lab_group.command("status")
+@main.command("status")
 @click.option("--id", "labid", default="demo", show_default=True, help=LABID_HELP)
 def status_command(labid: str) -> None:
     """Show the lab's namespaces, devices and responder."""
@@ -94,7 +98,7 @@ def status_command(labid: str) -> None:
             )
 
 
-@lab_group.command("exec", context_settings={"ignore_unknown_options": True})
+@main.command("exec", context_settings={"ignore_unknown_options": True})
 @click.option("--id", "labid", default="demo", show_default=True, help=LABID_HELP)
 @click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
 def exec_command(labid: str, command: tuple[str, ...]) -> None:
@@ -109,7 +113,7 @@ def exec_command(labid: str, command: tuple[str, ...]) -> None:
     sys.exit(done.returncode)
 
 
-@click.command("demo")
+@main.command("demo")
 @click.option(
     "--output-dir",
     type=click.Path(file_okay=False, path_type=Path),
@@ -122,7 +126,7 @@ def exec_command(labid: str, command: tuple[str, ...]) -> None:
 )
 def demo_command(output_dir: Path, site_name: str) -> None:
     """Bring up the simulated site, audit it, write reports, tear it down."""
-    from camaudit.lab.demo import run_demo, run_loopback_demo
+    from camlab.demo import run_demo, run_loopback_demo  # imports camaudit only when used
 
     output_dir.mkdir(parents=True, exist_ok=True)
     try:

@@ -17,7 +17,7 @@ from xml.sax.saxutils import escape
 
 import defusedxml.ElementTree as DefusedET
 
-from camaudit.lab.device import DeviceContext
+from camlab.device import DeviceContext
 
 log = logging.getLogger(__name__)
 
@@ -46,13 +46,16 @@ REASONS = {
 
 
 class Request:
-    """A parsed HTTP request (method, target, lower-cased headers, body)."""
+    """A parsed HTTP request (method, target, lower-cased headers, body, and the raw head)."""
 
-    def __init__(self, method: str, target: str, headers: dict[str, str], body: bytes) -> None:
+    def __init__(
+        self, method: str, target: str, headers: dict[str, str], body: bytes, head: bytes = b""
+    ) -> None:
         self.method = method
         self.target = target
         self.headers = headers
         self.body = body
+        self.head = head  # request line and headers exactly as sent (replay tests look at it)
 
     @property
     def path(self) -> str:
@@ -92,7 +95,7 @@ async def read_request(reader: asyncio.StreamReader) -> Request | None:
         ValueError,
     ):
         return None
-    return Request(parts[0], parts[1], headers, body)
+    return Request(parts[0], parts[1], headers, body, head)
 
 
 def build_response(
@@ -136,7 +139,7 @@ class HttpServer:
                 f"{request.method} {request.target}" if request else "garbage",
             )
             if request is not None:
-                writer.write(self.respond(request))
+                writer.write(self.respond(request, peer))
                 await writer.drain()
         except (ConnectionError, ssl.SSLError, TimeoutError) as exc:
             log.debug("device %d port %d: %s", self.device.number, self.port, exc)
@@ -148,8 +151,8 @@ class HttpServer:
                 async with asyncio.timeout(1.0):
                     await writer.wait_closed()
 
-    def respond(self, request: Request) -> bytes:
-        """The response bytes for one request."""
+    def respond(self, request: Request, peer: tuple[str, int] | str = "?") -> bytes:
+        """The response bytes for one request (`peer` only goes into the request log)."""
         persona = self.device.persona
         head_only = request.method == "HEAD"
         onvif = persona.get("onvif")
@@ -160,7 +163,7 @@ class HttpServer:
             and request.path == ONVIF_PATH
             and request.method == "POST"
         ):
-            return self._onvif(request, onvif)
+            return self._onvif(request, onvif, peer)
         ssdp = persona.get("ssdp")
         if (
             ssdp
@@ -202,7 +205,7 @@ class HttpServer:
         instance = self.device.instance
         values = instance.values()
         headers = [
-            (str(name), str(value))
+            (str(name), self.device.own_urls(str(value)))
             for name, value in instance.render(route.get("headers", []), values)
         ]
         if "body_file" in route:
@@ -233,7 +236,7 @@ class HttpServer:
             f"<UDN>uuid:{values['uuid']}</UDN></device></root>\n"
         ).encode()
 
-    def _onvif(self, request: Request, onvif: dict[str, Any]) -> bytes:
+    def _onvif(self, request: Request, onvif: dict[str, Any], peer: tuple[str, int] | str) -> bytes:
         headers = [*self._server_header(), ("Content-Type", "application/soap+xml; charset=utf-8")]
         try:
             envelope = DefusedET.fromstring(request.body)
@@ -246,9 +249,15 @@ class HttpServer:
             return build_response(200, headers, system_date_time_reply())
         if action == "GetDeviceInformation":
             mode = onvif.get("device_information_auth", "digest-401")
-            if mode == "none" or username_token_valid(
-                envelope, onvif.get("username"), onvif.get("password")
-            ):
+            accepted = username_token_valid(
+                envelope,
+                onvif.get("username"),
+                onvif.get("password"),
+                clock=dt.datetime.now(dt.UTC),  # the device's clock is the real one here
+            )
+            # Tests count logins from this line (a token is used once, and only when given).
+            self.device.log_request("onvif", self.port, peer, f"{action} token={accepted}")
+            if mode == "none" or accepted:
                 return build_response(200, headers, self._device_information(onvif))
             if mode == "digest-401":
                 challenge = self.device.instance.render(
@@ -330,8 +339,16 @@ def soap_action(envelope: Element) -> str:
     return ""
 
 
-def username_token_valid(envelope: Element, username: str | None, password: str | None) -> bool:
-    """Check a UsernameToken PasswordDigest: Base64(SHA-1(nonce + created + password))."""
+def username_token_valid(
+    envelope: Element,
+    username: str | None,
+    password: str | None,
+    *,
+    clock: dt.datetime | None = None,
+) -> bool:
+    """Check a UsernameToken PasswordDigest: Base64(SHA-1(nonce + created + password)); with a
+    device `clock`, Created must also be within TOKEN_WINDOW of it, as cameras demand (so a
+    client must write Created on the device's clock, not its own)."""
     if not username or not password:
         return False
     for token in envelope.iter(f"{{{WSSE}}}UsernameToken"):
@@ -346,8 +363,23 @@ def username_token_valid(envelope: Element, username: str | None, password: str 
         # WS-Security UsernameToken Profile 1.0 §3.1 mandates SHA-1 here.
         sha1 = hashlib.sha1(nonce + created.encode() + password.encode())  # noqa: S324
         expected = base64.b64encode(sha1.digest()).decode()
-        return user == username and digest.strip() == expected
+        return user == username and digest.strip() == expected and _fresh(created, clock)
     return False
+
+
+TOKEN_WINDOW = dt.timedelta(minutes=5)
+
+
+def _fresh(created: str, clock: dt.datetime | None) -> bool:
+    if clock is None:
+        return True
+    try:
+        when = dt.datetime.fromisoformat(created.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return False
+    if when.tzinfo is None:
+        return False
+    return abs(when - clock) < TOKEN_WINDOW
 
 
 _KEY_CACHE: list[Any] = []
@@ -355,6 +387,13 @@ _KEY_CACHE: list[Any] = []
 
 def tls_context(subject: list[list[str]], issuer: list[list[str]] | None) -> ssl.SSLContext:
     """A server context with a fresh self-signed certificate carrying the persona's names."""
+    return self_signed(subject, issuer)[0]
+
+
+def self_signed(
+    subject: list[list[str]], issuer: list[list[str]] | None = None
+) -> tuple[ssl.SSLContext, bytes]:
+    """A server context and its certificate (DER): names in the order given, CN first if so."""
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import rsa
@@ -401,4 +440,4 @@ def tls_context(subject: list[list[str]], issuer: list[list[str]] | None) -> ssl
             )
         )
         context.load_cert_chain(cert_path, key_path)
-    return context
+    return context, cert.public_bytes(serialization.Encoding.DER)

@@ -2,7 +2,7 @@
 
 Sockets are opened per device from inside that device's namespace (setns on the main thread,
 then back); a socket keeps the namespace it was made in, so one loop can then serve them all.
-Run as `python -m camaudit.lab.responder --plan PLAN` (what `camaudit lab up` starts), or use
+Run as `python -m camlab.responder --plan PLAN` (what `python -m camlab up` starts), or use
 `Responder` in-process on loopback addresses (tests, and `demo` without root).
 """
 
@@ -23,13 +23,13 @@ from ipaddress import IPv4Address, IPv4Network
 from pathlib import Path
 from typing import Any
 
-from camaudit.lab.device import DeviceContext, RequestLog
-from camaudit.lab.persona import Instance
-from camaudit.lab.serve_discovery import UDP_CHANNELS, Answer
-from camaudit.lab.serve_http import READ_TIMEOUT_S, HttpServer, tls_context
-from camaudit.lab.serve_rtsp import OpenPort, RtspServer
-from camaudit.lab.site import instances_from_plan
-from camaudit.lab.topology import inside
+from camlab.device import DeviceContext, RequestLog
+from camlab.persona import Instance
+from camlab.serve_discovery import UDP_CHANNELS, Answer
+from camlab.serve_http import READ_TIMEOUT_S, HttpServer, tls_context
+from camlab.serve_rtsp import OpenPort, RtspServer
+from camlab.site import instances_from_plan
+from camlab.topology import inside
 
 log = logging.getLogger(__name__)
 
@@ -45,11 +45,6 @@ def raise_fd_limit() -> int:
     if soft < hard:
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
-
-
-def loopback_port(port: int) -> int:
-    """Where a privileged persona port is served without root on loopback (80 -> 10080)."""
-    return port + 10000 if port < 1024 else port
 
 
 class UdpService:
@@ -271,15 +266,24 @@ class Responder:
         self._udp.clear()
         self._servers.clear()
 
+    def discard(self) -> None:
+        """Close every socket opened so far without serving (a failed set-up)."""
+        for _device, sock, _handler, _ssl in self._tcp:
+            sock.close()
+        for service in self._udp:
+            service.sock.close()
+        self._tcp.clear()
+        self._udp.clear()
+        self.devices.clear()
+
     def socket_count(self) -> int:
         """How many sockets are open."""
         return len(self._tcp) + len(self._udp)
 
 
-def loopback_device(
-    number: int, instance: Instance, requests: RequestLog, *, ephemeral: bool = True
-) -> DeviceContext:
-    """A device on its own loopback address; ports ephemeral (tests) or +10000 below 1024."""
+def loopback_device(number: int, instance: Instance, requests: RequestLog) -> DeviceContext:
+    """A device on its own loopback address, each port picked by the kernel (camlab.loopback
+    then serves every device on the same numbers)."""
     return DeviceContext(
         number=number,
         instance=instance,
@@ -288,7 +292,7 @@ def loopback_device(
         requests=requests,
         netns=None,
         bind_ip=str(instance.ip),
-        map_port=(lambda _port: 0) if ephemeral else loopback_port,
+        map_port=lambda _port: 0,
     )
 
 
@@ -337,7 +341,7 @@ async def _serve_plan(plan_path: Path, ready_path: Path, requests_path: Path) ->
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the responder process."""
-    parser = argparse.ArgumentParser(prog="camaudit.lab.responder")
+    parser = argparse.ArgumentParser(prog="camlab.responder")
     parser.add_argument("--plan", type=Path, required=True)
     parser.add_argument("--ready", type=Path, required=True)
     parser.add_argument("--requests", type=Path, required=True)

@@ -19,7 +19,7 @@ from ipaddress import IPv4Address
 from pathlib import Path
 from typing import Any
 
-from camaudit.errors import LabError
+from camlab.errors import LabError
 
 PERSONA_DIR = Path(__file__).parent / "personas"
 SELFTEST_DIR = PERSONA_DIR / "_selftest"

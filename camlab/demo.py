@@ -1,4 +1,7 @@
-"""`camaudit demo`: bring the simulated site up, scan it from inside, write reports, tear down."""
+"""The demo (`python -m camlab demo`, `make demo`): the site up, a camaudit scan of it, reports.
+
+camaudit runs as a separate process (`python -m camaudit`), exactly as a user would run it.
+"""
 
 from __future__ import annotations
 
@@ -8,15 +11,12 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from ipaddress import IPv4Address
 from pathlib import Path
 
-from camaudit.errors import LabError
-from camaudit.lab import control
-from camaudit.lab.device import RequestLog
-from camaudit.lab.persona import Instance
-from camaudit.lab.responder import Responder, loopback_device, loopback_port
-from camaudit.lab.site import load_site, site_path
+from camlab import control
+from camlab.errors import LabError
+from camlab.loopback import serving, site_instances
+from camlab.site import load_site, site_path
 
 log = logging.getLogger(__name__)
 
@@ -52,8 +52,7 @@ def run_demo(output_dir: Path, site_name: str = "default", *, echo: Echo = print
             "scan", *targets, "--format", "json", "-o", str(scan_json), "--site", "demo"
         )
         done = control.exec_in_scanner(DEMO_LABID, command, timeout=SCAN_TIMEOUT_S)
-        if done.returncode not in (0, 1):
-            raise LabError(f"the scan failed with exit code {done.returncode}")
+        _check_scan(done.returncode, scan_json)
     except subprocess.TimeoutExpired:
         raise LabError(f"the scan did not finish in {SCAN_TIMEOUT_S:.0f} s") from None
     finally:
@@ -62,6 +61,15 @@ def run_demo(output_dir: Path, site_name: str = "default", *, echo: Echo = print
     write_reports(scan_json, output_dir, echo=echo)
     echo(f"demo finished in {time.monotonic() - started:.1f} s; reports in {output_dir}")
     return scan_json
+
+
+def _check_scan(code: int, scan_json: Path) -> None:
+    """LabError unless the scan finished (0, or 1 for flagged devices) and wrote its report;
+    a camaudit that cannot even start exits 1 too, so the report file is what proves it ran."""
+    if code not in (0, 1):
+        raise LabError(f"the scan failed with exit code {code}")
+    if not scan_json.is_file():
+        raise LabError(f"the scan exited {code} without writing {scan_json.name}")
 
 
 def write_reports(scan_json: Path, output_dir: Path, *, echo: Echo = print) -> list[Path]:
@@ -100,37 +108,20 @@ def write_reports(scan_json: Path, output_dir: Path, *, echo: Echo = print) -> l
 
 
 def run_loopback_demo(output_dir: Path, site_name: str = "default", *, echo: Echo = print) -> Path:
-    """Without root: the same devices on 127.0.0.x, unicast only, ports below 1024 +10000."""
+    """Without root: the same devices on 127.0.0.x, unicast only, on ports the kernel picks."""
     output_dir = output_dir.resolve()
     output_dir.mkdir(parents=True, exist_ok=True)
-    site = load_site(site_path(site_name))
+    instances = site_instances(load_site(site_path(site_name)))
     scan_json = output_dir / "scan.json"
-    first = IPv4Address("127.0.0.10")
-    instances = [
-        Instance(
-            persona=device.instance.persona,
-            ip=first + index,
-            mac=device.instance.mac,
-            channels=device.instance.channels,
-        )
-        for index, device in enumerate(site.devices)
-    ]
-    last = instances[-1].ip
-    command = _camaudit(
-        "scan", f"{first}-{last}", "--no-multicast", "--format", "json", "-o", str(scan_json),
-        "--port", f"rtsp={loopback_port(554)}",
-        "--http-port", str(loopback_port(80)), "--http-port", "8080",
-        "--https-port", str(loopback_port(443)), "--https-port", "8443",
-        "--skip-probe", "arp", "--site", "demo-loopback",
-    )  # fmt: skip
 
     async def serve_and_scan() -> int:
-        responder = Responder()
-        requests = RequestLog(None)
-        for number, instance in enumerate(instances, start=1):
-            responder.add_device(loopback_device(number, instance, requests, ephemeral=False))
-        await responder.start()
-        try:
+        async with serving(instances) as site:
+            command = _camaudit(
+                "scan", *site.targets(), "--no-multicast", *site.scan_options(),
+                "--skip-probe", "arp", "--format", "json", "-o", str(scan_json),
+                "--site", "demo-loopback",
+            )  # fmt: skip
+            echo(f"serving {len(site.devices)} devices on {site.first}-{site.last}; scanning...")
             process = await asyncio.create_subprocess_exec(*command)
             try:
                 async with asyncio.timeout(SCAN_TIMEOUT_S):
@@ -139,12 +130,7 @@ def run_loopback_demo(output_dir: Path, site_name: str = "default", *, echo: Ech
                 process.kill()  # never leave a scan running after the demo
                 await process.wait()
                 raise LabError(f"the scan did not finish in {SCAN_TIMEOUT_S:.0f} s") from None
-        finally:
-            await responder.stop()
 
-    echo(f"serving {len(instances)} devices on {first}-{last}; scanning...")
-    code = asyncio.run(serve_and_scan())
-    if code not in (0, 1):
-        raise LabError(f"the scan failed with exit code {code}")
+    _check_scan(asyncio.run(serve_and_scan()), scan_json)
     write_reports(scan_json, output_dir, echo=echo)
     return scan_json

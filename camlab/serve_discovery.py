@@ -18,7 +18,7 @@ from xml.sax.saxutils import escape
 
 import defusedxml.ElementTree as DefusedET
 
-from camaudit.lab.device import DeviceContext
+from camlab.device import DeviceContext
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +104,7 @@ def answer_wsdiscovery(
         "</wsadis:EndpointReference>"
         f"<d:Types>{escape(render(spec['types'], values))}</d:Types>"
         f"<d:Scopes>{escape(scopes)}</d:Scopes>"
-        f"<d:XAddrs>{escape(render(spec['xaddrs'], values))}</d:XAddrs>"
+        f"<d:XAddrs>{escape(device.own_urls(render(spec['xaddrs'], values)))}</d:XAddrs>"
         "<d:MetadataVersion>10</d:MetadataVersion>"
         "</d:ProbeMatch></d:ProbeMatches></env:Body></env:Envelope>\n"
     ).encode()

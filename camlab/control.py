@@ -13,12 +13,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from camaudit.errors import LabError
-from camaudit.lab import topology
-from camaudit.lab.site import Site, load_site, site_path, to_plan, write_plan
+from camlab import topology
+from camlab.errors import LabError
+from camlab.site import Site, load_site, site_path, to_plan, write_plan
 
 log = logging.getLogger(__name__)
 
+# The responder runs as `python -m camlab.responder`; camlab is not installed, so the child is
+# told where it is (the repository root, camlab's parent) whatever directory `up` ran from.
+CAMLAB_ROOT = Path(__file__).resolve().parents[1]
 RESPONDER_READY_S = 60.0  # opening ~10 sockets per device takes ~1 ms each; TLS keys ~0.1 s
 
 
@@ -49,7 +52,7 @@ def require_root() -> None:
     """LabError unless running as root (namespaces need CAP_SYS_ADMIN)."""
     if not topology.is_root():
         raise LabError(
-            "the lab needs root: it creates network namespaces (try `sudo camaudit lab up`)"
+            "the lab needs root: it creates network namespaces (try `sudo python -m camlab up`)"
         )
 
 
@@ -65,7 +68,9 @@ def up(
     topology.check_labid(labid)
     site = load_site(site_path(site_name), dirs=dirs, scale=scale, seed=labid)
     if topology.list_namespaces(labid):
-        raise LabError(f"lab {labid!r} already exists; run `camaudit lab down --id {labid}` first")
+        raise LabError(
+            f"lab {labid!r} already exists; run `python -m camlab down --id {labid}` first"
+        )
     started = time.monotonic()
     try:
         topology.build(site, labid)
@@ -99,7 +104,7 @@ def _start_responder(site: Site, labid: str, dirs: list[Path] | None) -> tuple[i
         [
             sys.executable,
             "-m",
-            "camaudit.lab.responder",
+            "camlab.responder",
             "--plan",
             str(plan_path),
             "--ready",
@@ -108,6 +113,7 @@ def _start_responder(site: Site, labid: str, dirs: list[Path] | None) -> tuple[i
             str(requests),
         ],
         stdin=subprocess.DEVNULL,
+        env=_with_camlab_on_path(dict(os.environ)),
         stdout=log_file,
         stderr=log_file,
         start_new_session=True,  # detached: survives the terminal that ran `lab up`
@@ -129,6 +135,13 @@ def _start_responder(site: Site, labid: str, dirs: list[Path] | None) -> tuple[i
         time.sleep(0.02)
     info = json.loads(ready.read_text())
     return process.pid, int(info["sockets"])
+
+
+def _with_camlab_on_path(env: dict[str, str]) -> dict[str, str]:
+    """The environment with camlab's parent first on PYTHONPATH."""
+    rest = env.get("PYTHONPATH")
+    env["PYTHONPATH"] = os.pathsep.join([str(CAMLAB_ROOT), *([rest] if rest else [])])
+    return env
 
 
 def _tail(path: Path, lines: int = 20) -> str:

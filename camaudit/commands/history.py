@@ -9,19 +9,15 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from camaudit.exitcodes import one_line_errors
+from camaudit.commands.common import DB_OPTION, one_line_errors
 from camaudit.inventory.diff import ScanDiff
 from camaudit.inventory.history import all_or, compare, diff_document
 from camaudit.inventory.recorder import Outcome
 from camaudit.inventory.store import open_store
 from camaudit.reports import render_table
-from camaudit.reports.base import clean_text, iso_utc
+from camaudit.scanfile import iso_utc
+from camaudit.untrusted import clean_text
 
-DB_OPT = click.option(
-    "--db", default=None, metavar="PATH|URL",
-    help="Inventory: a SQLite file (default ~/.local/share/camaudit/inventory.sqlite3) or a "
-    "postgresql:// URL.",
-)  # fmt: skip
 _SITE_OPT = click.option("--site", default=None, help="Only this site's scans.")
 
 
@@ -31,7 +27,7 @@ def history_group() -> None:
 
 
 @history_group.command("list")
-@DB_OPT
+@DB_OPTION
 @_SITE_OPT
 def list_command(db: str | None, site: str | None) -> None:
     """List saved scans (all sites, or one), oldest first."""
@@ -51,7 +47,7 @@ def list_command(db: str | None, site: str | None) -> None:
 
 @history_group.command("show")
 @click.argument("scan_id", type=int)
-@DB_OPT
+@DB_OPTION
 def show_command(scan_id: int, db: str | None) -> None:
     """Show one saved scan as a table."""
     with one_line_errors(), open_store(db) as store:
@@ -82,7 +78,7 @@ def render_diff(changes: ScanDiff, console: Console) -> None:
 
 @history_group.command("diff")
 @click.argument("ids", type=int, nargs=-1, metavar="[OLD NEW]")
-@DB_OPT
+@DB_OPTION
 @_SITE_OPT
 @click.option(
     "-f", "--format", "fmt", type=click.Choice(["text", "json"]), default="text",

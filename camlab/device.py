@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -11,7 +12,7 @@ from ipaddress import IPv4Address, IPv4Network
 from pathlib import Path
 from typing import Any, TextIO
 
-from camaudit.lab.persona import Instance
+from camlab.persona import Instance
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +67,25 @@ class DeviceContext:
     def real_port(self, proto: str, port: int) -> int:
         """The port a persona port is actually served on (differs only in loopback mode)."""
         return self.bound.get((proto, port), self.map_port(port))
+
+    def own_urls(self, text: str) -> str:
+        """`text` with each URL naming this device moved to the port really served there.
+
+        In loopback mode every persona port is served on another number, so an advertised
+        `http://{ip}/...` (WS-Discovery XAddrs, a redirect's Location) must carry it; inside a
+        namespace the ports are the persona's own and nothing changes.
+        """
+        if self.netns is not None:
+            return text
+        ip = str(self.instance.ip)
+        own = re.compile(rf"\b(https?)://{re.escape(ip)}(?::(\d{{1,5}}))?(?![\d.:])")
+
+        def moved(match: re.Match[str]) -> str:
+            scheme = match.group(1)
+            port = int(match.group(2) or (443 if scheme == "https" else 80))
+            return f"{scheme}://{ip}:{self.bound.get(('tcp', port), port)}"
+
+        return own.sub(moved, text)
 
     def log_request(
         self, channel: str, port: int, peer: tuple[str, int] | str, summary: str = ""
