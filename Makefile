@@ -22,12 +22,15 @@ $(TEST_STAMP): pyproject.toml $(STAMP)
 	touch $@
 
 # The HTML report test opens the report in headless Chromium; the lab needs iproute2 (ip netns);
-# the offline-input tests record the lab with nmap and tcpdump (inside its namespaces only).
+# the offline-input tests record the lab with nmap and tcpdump (inside its namespaces only); the
+# inventory tests start a throw-away PostgreSQL server (initdb, postgres) in a temporary folder.
 system-test-deps:
 	@if [ "$$(id -u)" = 0 ] && { ! command -v chromium >/dev/null || ! command -v ip >/dev/null \
-		|| ! command -v nmap >/dev/null || ! command -v tcpdump >/dev/null; }; then \
-		echo "installing chromium, iproute2, nmap and tcpdump (Debian packages) for the test suite"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium iproute2 nmap tcpdump >/dev/null; \
+		|| ! command -v nmap >/dev/null || ! command -v tcpdump >/dev/null \
+		|| ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; }; then \
+		echo "installing chromium, iproute2, nmap, tcpdump and postgresql (Debian packages) for the test suite"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium iproute2 \
+			nmap tcpdump postgresql >/dev/null; \
 	fi
 
 # The simulator (camlab/) is not part of camaudit's wheel: it runs from this checkout, beside the
