@@ -6,6 +6,7 @@ CamauditError
 ├── ProbeError           a probe could not finish
 │   └── ProbeUnavailable missing privilege, interface or optional extra
 ├── StoreError           history database unreadable or from a newer version
+│   └── StoreUnreachable the database server did not answer (the scan is spooled)
 └── DecodeError          a reply is not the wire format of its channel (carries the channel)
 """
 
@@ -40,6 +41,10 @@ class ProbeUnavailable(ProbeError):
 
 class StoreError(CamauditError):
     """The history database is unreadable or from a newer camaudit."""
+
+
+class StoreUnreachable(StoreError):
+    """The inventory's server could not be reached; nothing about the database is known."""
 
 
 class DecodeError(CamauditError, ValueError):

@@ -1,7 +1,9 @@
 """The documented exit codes, and which one a CamauditError leaves with.
 
-0 done; 1 flagged devices found with --fail-on flagged; 2 usage error (bad targets, options or
-input file: a ConfigError); 3 could not do it (any other CamauditError); 130 interrupted.
+0 done; 1 flagged devices found with --fail-on flagged (or new to the site with --fail-on
+new-flagged); 2 usage error (bad targets, options, config or input file: a ConfigError); 3 could
+not do it (any other CamauditError; with --fail-on webhook|spooled, a failed webhook or a scan
+only spooled); 130 interrupted.
 The command layer (camaudit/commands/common.py) turns an error into one line and this code.
 """
 

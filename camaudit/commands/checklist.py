@@ -19,16 +19,17 @@ from camaudit.models import ScanResult
 from camaudit.reports import checklist
 
 
-def _seen_dates(result: ScanResult, db: Path | None) -> dict[str, tuple[datetime, datetime]]:
+def _seen_dates(result: ScanResult, db: str | None) -> dict[str, tuple[datetime, datetime]]:
     """When the inventory first and last saw each device of the scan, by device key."""
     from camaudit.identity import device_key
-    from camaudit.inventory.store import Store
+    from camaudit.inventory.store import open_store
 
     seen: dict[str, tuple[datetime, datetime]] = {}
-    with Store(db) as store:
+    with open_store(db) as store:
         for device in result.devices:
             key = device_key(device)
-            dates = store.first_last_seen(key)
+            # NOTE: only this scan's site: another building's sighting of a MAC says nothing here.
+            dates = store.first_last_seen(key, site=result.site)
             if dates is not None:
                 seen[key] = dates
     return seen
@@ -53,10 +54,13 @@ def _seen_dates(result: ScanResult, db: Path | None) -> dict[str, tuple[datetime
     default=None,
     help="Default: from the file ending.",
 )
-@click.option("--site", default=None, help="Site name for every row (default: the scan's).")
+@click.option(
+    "--site", default=None,
+    help="Site name for every row (default: the scan's); from an inventory, that site's latest.",
+)  # fmt: skip
 def checklist_command(
     scan_file: Path | None,
-    db: Path | None,
+    db: str | None,
     scan_id: int | None,
     output: Path,
     fmt: str | None,
@@ -70,7 +74,7 @@ def checklist_command(
     """
     with one_line_errors():
         out_format = checklist.format_for(output, fmt)
-        result = scan_from(scan_file, db, scan_id)
+        result = scan_from(scan_file, db, scan_id, site)
         seen = _seen_dates(result, db) if (scan_file is None or db is not None) else None
         try:
             written = checklist.write(

@@ -49,8 +49,9 @@ def one_line_errors() -> Iterator[None]:
 
 
 DB_OPTION = click.option(
-    "--db", type=click.Path(dir_okay=False, path_type=Path), default=None,
-    help="Inventory database (default ~/.local/share/camaudit/inventory.sqlite3).",
+    "--db", default=None, metavar="PATH|URL",
+    help="Inventory: a SQLite file (default ~/.local/share/camaudit/inventory.sqlite3) or a "
+    "postgresql:// URL.",
 )  # fmt: skip
 SCAN_FILE_ARGUMENT = click.argument(
     "scan_file", metavar="[SCAN.json]", required=False,
@@ -61,18 +62,21 @@ SCAN_ID_OPTION = click.option(
 )
 
 
-def scan_from(scan_file: Path | None, db: Path | None, scan_id: int | None) -> ScanResult:
-    """The scan a command works on: SCAN.json when given, else one from the inventory."""
-    from camaudit.inventory.store import Store
+def scan_from(
+    scan_file: Path | None, db: str | None, scan_id: int | None, site: str | None = None
+) -> ScanResult:
+    """The scan a command works on: SCAN.json when given, else scan `scan_id` of the inventory,
+    or its latest (of `site`, when named)."""
+    from camaudit.inventory.store import ALL_SITES, open_store
 
     if scan_file is not None:
         return scanfile.load(scan_file)
-    with Store(db) as store:
+    with open_store(db) as store:
         if scan_id is not None:
             return store.load(scan_id)
-        latest = store.latest(1)
+        latest = store.latest(1, ALL_SITES if site is None else site)
         if not latest:
-            raise CannotDo(f"no scans saved in {store.path}; run `camaudit scan --save` first")
+            raise CannotDo(f"no scans saved in {store.location}; run `camaudit scan --save` first")
         return latest[0]
 
 

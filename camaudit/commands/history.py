@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+import json
 
 import click
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from camaudit.commands.common import DB_OPTION, CannotDo, one_line_errors
-from camaudit.inventory.diff import ScanDiff, diff
-from camaudit.inventory.store import Store
+from camaudit.commands.common import DB_OPTION, one_line_errors
+from camaudit.inventory.diff import ScanDiff
+from camaudit.inventory.history import all_or, compare, diff_document
+from camaudit.inventory.recorder import Outcome
+from camaudit.inventory.store import open_store
 from camaudit.reports import render_table
 from camaudit.scanfile import iso_utc
 from camaudit.untrusted import clean_text
+
+_SITE_OPT = click.option("--site", default=None, help="Only this site's scans.")
 
 
 @click.group("history")
@@ -24,10 +28,11 @@ def history_group() -> None:
 
 @history_group.command("list")
 @DB_OPTION
-def list_command(db: Path | None) -> None:
-    """List saved scans, oldest first."""
-    with one_line_errors(), Store(db) as store:
-        summaries = store.scans()
+@_SITE_OPT
+def list_command(db: str | None, site: str | None) -> None:
+    """List saved scans (all sites, or one), oldest first."""
+    with one_line_errors(), open_store(db) as store:
+        summaries = store.scans(all_or(site))
     table = Table(title=Text(f"{len(summaries)} saved scans"))
     for name in ("id", "started (UTC)", "site", "policy", "devices", "flagged", "note"):
         table.add_column(Text(name))
@@ -43,9 +48,9 @@ def list_command(db: Path | None) -> None:
 @history_group.command("show")
 @click.argument("scan_id", type=int)
 @DB_OPTION
-def show_command(scan_id: int, db: Path | None) -> None:
+def show_command(scan_id: int, db: str | None) -> None:
     """Show one saved scan as a table."""
-    with one_line_errors(), Store(db) as store:
+    with one_line_errors(), open_store(db) as store:
         result = store.load(scan_id)
     render_table(result, Console())
 
@@ -74,18 +79,50 @@ def render_diff(changes: ScanDiff, console: Console) -> None:
 @history_group.command("diff")
 @click.argument("ids", type=int, nargs=-1, metavar="[OLD NEW]")
 @DB_OPTION
-def diff_command(ids: tuple[int, ...], db: Path | None) -> None:
-    """What changed between two saved scans (default: the last two)."""
+@_SITE_OPT
+@click.option(
+    "-f", "--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+    show_default=True, help='json: {"new": [...], "gone": [...], "changed": [...]}.',
+)  # fmt: skip
+def diff_command(ids: tuple[int, ...], db: str | None, site: str | None, fmt: str) -> None:
+    """What changed between two saved scans of a site (default: its last two).
+
+    Without --site, the site of the newest scan. Devices are paired by MAC, then serial, then
+    IP: a device that moved address or changed firmware is changed, not new and gone.
+    """
     if len(ids) not in (0, 2):
         raise click.UsageError("give two scan ids (OLD NEW) or none for the last two")
-    with one_line_errors(), Store(db) as store:
-        if not ids:
-            newest = store.latest_ids(2)
-            if len(newest) < 2:
-                raise CannotDo(f"need two saved scans to compare; {store.path} has {len(newest)}")
-            ids = (newest[1], newest[0])
-        old, new = store.load(ids[0]), store.load(ids[1])
+    with one_line_errors(), open_store(db) as store:
+        compared = compare(store, site=site, ids=(ids[0], ids[1]) if ids else None)
+    if fmt == "json":
+        click.echo(json.dumps(diff_document(compared), indent=2, ensure_ascii=True))
+        return
     console = Console()
-    console.print(Text(f"scan {ids[0]} ({iso_utc(old.started_at)}) -> "
-                       f"scan {ids[1]} ({iso_utc(new.started_at)})"))  # fmt: skip
-    render_diff(diff(old, new), console)
+    console.print(Text(f"scan {compared.old_id} ({iso_utc(compared.old.started_at)}) -> "
+                       f"scan {compared.new_id} ({iso_utc(compared.new.started_at)})"))  # fmt: skip
+    render_diff(compared.changes, console)
+
+
+def describe(outcome: Outcome, console: Console) -> None:
+    """What became of the scan: stored (and what changed), spooled, alerts sent or failed."""
+    for record in outcome.earlier:
+        console.print(Text(f"Sent spooled scan of {iso_utc(record.result.started_at)} as scan "
+                           f"{record.scan_id} in {outcome.location}"))  # fmt: skip
+    current = outcome.current
+    if outcome.spooled is not None:
+        console.print(Text(f"warning: scan not saved to the inventory: {outcome.problem}; "
+                           f"spooled as {outcome.spooled}, sent on the next run"))  # fmt: skip
+    elif current.scan_id is not None:
+        console.print(Text(f"Saved as scan {current.scan_id} in {outcome.location}"))
+        if current.changes is not None:
+            console.print(Text("Changes since the previous saved scan:"))
+            render_diff(current.changes, console)
+    for record in outcome.records:
+        if record.new_flagged:
+            units = ", ".join(f"{d.ip} {clean_text(d.maker)} {clean_text(d.model)}".strip()
+                              for d in record.new_flagged)  # fmt: skip
+            console.print(Text(f"{len(record.new_flagged)} flagged device(s) new to site "
+                               f"{clean_text(record.result.site) or '-'}: {units}"))  # fmt: skip
+        if record.webhook is not None and not record.webhook.ok:
+            console.print(Text(f"warning: webhook failed after {record.webhook.attempts} "
+                               f"attempts: {clean_text(record.webhook.detail)}"))  # fmt: skip

@@ -28,6 +28,24 @@ def _write(path: Path, text: str) -> None:
         raise CannotDo(f"cannot write {path}: {exc.strerror or exc}") from exc
 
 
+def _rollup(
+    scan_file: Path | None, db: str | None, scan_id: int | None, fmt: str, output: Path | None
+) -> None:
+    """Every site of the inventory in one report (--all-sites)."""
+    from camaudit.inventory.rollup import rollup
+    from camaudit.inventory.store import open_store
+    from camaudit.reports.rollup import render
+
+    if scan_file is not None or scan_id is not None:
+        raise click.UsageError("--all-sites reads the inventory (--db), not one scan")
+    with one_line_errors(), open_store(db) as store:
+        text = render(rollup(store), fmt)
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        _write(output, text)
+
+
 @click.command("report")
 @SCAN_FILE_ARGUMENT
 @DB_OPTION
@@ -41,10 +59,22 @@ def _write(path: Path, text: str) -> None:
     default=None,
     help="Write here instead of standard output.",
 )
-def report_command(
-    scan_file: Path | None, db: Path | None, scan_id: int | None, fmt: str, output: Path | None
+@click.option(
+    "--all-sites", is_flag=True,
+    help="Roll-up of every site in the inventory: flagged, removed, not seen since.",
+)  # fmt: skip
+def report_command(  # noqa: PLR0913 - click passes every option
+    scan_file: Path | None,
+    db: str | None,
+    scan_id: int | None,
+    fmt: str,
+    output: Path | None,
+    all_sites: bool,
 ) -> None:
     """Render a saved scan (SCAN.json, or from the inventory) as a table, JSON, CSV or HTML."""
+    if all_sites:
+        _rollup(scan_file, db, scan_id, fmt, output)
+        return
     with one_line_errors():
         result = scan_from(scan_file, db, scan_id)
     if fmt == "table":

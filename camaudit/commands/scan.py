@@ -8,22 +8,33 @@ import resource
 import signal
 import sys
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 from rich.console import Console
-from rich.text import Text
 
-from camaudit.commands.common import FORMATS, check_writable, emit, fail
+from camaudit.commands.common import FORMATS, check_writable, emit, fail, one_line_errors
+from camaudit.commands.history import describe
+from camaudit.config import (
+    MAX_LOCK_WAIT_S,
+    SiteConfig,
+    Webhook,
+    check_webhook_url,
+    output_path,
+    scan_settings,
+)
 from camaudit.errors import CamauditError, ConfigError
-from camaudit.exitcodes import EXIT_FLAGGED, EXIT_INTERRUPTED
+from camaudit.inventory.recorder import FAIL_ON, finish_scan, record_plan, run_lock
 from camaudit.models import ScanResult
 from camaudit.options import DEFAULT_CONCURRENCY, DEFAULT_RATE, MAX_TARGETS_WITHOUT_YES, ScanOptions
 from camaudit.probes import PROBE_NAMES
 
 if TYPE_CHECKING:  # the scanner pulls in every probe; import it only when a scan runs
     from camaudit.scanner import Scanner
+
+DEFAULT_POLICY = "uk-2022"
 
 
 @click.command()
@@ -60,9 +71,8 @@ if TYPE_CHECKING:  # the scanner pulls in every probe; import it only when a sca
 )
 @click.option(
     "--policy",
-    default="uk-2022",
-    show_default=True,
-    help="Which makers to flag: uk-2022, ndaa-889 or a policy file.",
+    default=None,
+    help="Which makers to flag: uk-2022 (default), ndaa-889 or a policy file.",
 )
 @click.option(
     "-f",
@@ -80,10 +90,10 @@ if TYPE_CHECKING:  # the scanner pulls in every probe; import it only when a sca
 )
 @click.option(
     "--fail-on",
-    type=click.Choice(["flagged", "never"]),
-    default="never",
-    show_default=True,
-    help="Exit 1 when flagged devices are found.",
+    type=click.Choice(FAIL_ON),
+    multiple=True,
+    help="Exit 1 on flagged devices, or on flagged devices new to the site; exit 3 when the "
+    "webhook failed or the scan could only be spooled. Repeatable.",
 )
 @click.option("--yes", is_flag=True, help=f"Allow more than {MAX_TARGETS_WITHOUT_YES} addresses.")
 @click.option(
@@ -119,10 +129,28 @@ if TYPE_CHECKING:  # the scanner pulls in every probe; import it only when a sca
 @click.option("--save", is_flag=True, help="Remember this scan in the local inventory.")
 @click.option(
     "--db",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Inventory database (implies --save).",
+    metavar="PATH|URL",
+    help="Inventory: a SQLite file or a postgresql:// URL (implies --save).",
 )
-@click.option("--site", help="Site name recorded with the scan (for checklists).")
+@click.option("--site", help="Site name recorded with the scan (history, alerts, checklists).")
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Site config file (docs/config.md); options given here override it.",
+)
+@click.option("--webhook", metavar="URL", help="POST new flagged devices here (JSON).")
+@click.option(
+    "--spool",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder for scans the inventory could not take (default: beside the local inventory).",
+)
+@click.option(
+    "--lock-wait",
+    type=click.FloatRange(0, MAX_LOCK_WAIT_S),
+    default=None,
+    help="Seconds to wait while another run scans the same site (default 0: exit 3 at once).",
+)
 @click.option(
     "--port",
     "port_overrides",
@@ -151,10 +179,10 @@ def scan(  # noqa: PLR0913 - click passes every option
     no_multicast: bool,
     probes: tuple[str, ...],
     skip_probes: tuple[str, ...],
-    policy: str,
+    policy: str | None,
     output_format: str,
     output: Path | None,
-    fail_on: str,
+    fail_on: tuple[str, ...],
     yes: bool,
     concurrency: int,
     rate: float,
@@ -162,8 +190,12 @@ def scan(  # noqa: PLR0913 - click passes every option
     listen: float,
     onvif_credentials: Path | None,
     save: bool,
-    db: Path | None,
+    db: str | None,
     site: str | None,
+    config_file: Path | None,
+    webhook: str | None,
+    spool: Path | None,
+    lock_wait: float | None,
     port_overrides: tuple[str, ...],
     http_ports: tuple[int, ...],
     https_ports: tuple[int, ...],
@@ -171,7 +203,8 @@ def scan(  # noqa: PLR0913 - click passes every option
     """Scan TARGETS (addresses, CIDRs, ranges like 198.51.100.10-40, host names).
 
     With no targets, scans the networks directly connected to this machine's interfaces.
-    Exit codes: 0 done, 1 flagged devices with --fail-on flagged, 2 usage error, 3 could not scan.
+    Exit codes: 0 done, 1 flagged devices with --fail-on flagged (or new-flagged), 2 usage error,
+    3 could not scan (or, when asked, the webhook failed or the inventory was unreachable).
     """
     from camaudit.identify.loader import load_database
     from camaudit.identify.policy import load_policy
@@ -181,20 +214,30 @@ def scan(  # noqa: PLR0913 - click passes every option
 
     err = Console(stderr=True, highlight=False)
     try:
+        settings = scan_settings(config_file, SiteConfig(
+            site=site, targets=targets, exclude=exclude, interfaces=interfaces, probes=probes,
+            policy=policy, db=db, spool=str(spool) if spool else None, lock_wait_s=lock_wait,
+            webhook=Webhook(url=check_webhook_url("--webhook", webhook)) if webhook else None,
+        ))  # fmt: skip
+        plan = record_plan(settings, save=save, fail_on=fail_on)
         check_writable(output)
+        for template in settings.outputs.values():
+            check_writable(output_path(template, site=settings.site, started=datetime.now(UTC)))
         available = list_interfaces()
+        targets = settings.targets
         if not targets:
             targets = tuple(default_scope_networks(available))
             if not targets:
                 raise ConfigError("no targets given and no connected IPv4 network found")
             err.print(f"No targets given: scanning this machine's networks: {', '.join(targets)}")
         scope = build_scope(
-            targets, exclude=exclude, max_addresses=None if yes else MAX_TARGETS_WITHOUT_YES
-        )
+            targets, exclude=settings.exclude,
+            max_addresses=None if yes else MAX_TARGETS_WITHOUT_YES,
+        )  # fmt: skip
         options = _scan_options(
-            probes=probes,
+            probes=settings.probes,
             skip_probes=skip_probes,
-            interfaces=interfaces,
+            interfaces=settings.interfaces,
             multicast=not no_multicast,
             concurrency=concurrency,
             rate=rate,
@@ -205,27 +248,35 @@ def scan(  # noqa: PLR0913 - click passes every option
             http_ports=http_ports,
             https_ports=https_ports,
         )
-        chosen_policy = load_policy(policy)
+        chosen_policy = load_policy(settings.policy or DEFAULT_POLICY)
         database = load_database()
         _raise_file_limit()
         scanner = Scanner(scope, options, database=database, policy=chosen_policy)
     except CamauditError as exc:
         fail(exc)
-    if scanner.interfaces:
-        err.print(
-            "Multicast discovery on: "
-            + ", ".join(f"{i.name} ({i.network})" for i in scanner.interfaces)
+    with one_line_errors(), run_lock(settings, plan):
+        if scanner.interfaces:
+            err.print(
+                "Multicast discovery on: "
+                + ", ".join(f"{i.name} ({i.network})" for i in scanner.interfaces)
+            )
+        result = _run_with_progress(scanner, err)
+        if settings.site:
+            result = replace(result, site=settings.site)
+        outcome = finish_scan(
+            result, plan, lambda: _write_reports(result, output_format, output, settings)
         )
-    result = _run_with_progress(scanner, err)
-    if site:
-        result = replace(result, site=site)
-    if save or db:
-        _save(result, db, err)
+    describe(outcome, err)
+    sys.exit(outcome.exit_code(fail_on))
+
+
+def _write_reports(
+    result: ScanResult, output_format: str, output: Path | None, settings: SiteConfig
+) -> None:
+    """The report the options ask for, then every `outputs` file of the config."""
     emit(result, output_format, output)
-    if result.interrupted:
-        sys.exit(EXIT_INTERRUPTED)
-    if fail_on == "flagged" and any(device.flagged for device in result.devices):
-        sys.exit(EXIT_FLAGGED)
+    for fmt, template in settings.outputs.items():
+        emit(result, fmt, output_path(template, site=result.site, started=result.started_at))
 
 
 def _scan_options(
@@ -318,24 +369,3 @@ async def _interruptible(scanner: Scanner) -> ScanResult:
         return await scanner.run()
     finally:
         loop.remove_signal_handler(signal.SIGINT)
-
-
-def _save(result: ScanResult, db: Path | None, err: Console) -> None:
-    """Remember the scan and say what changed since the previous one; a failure here is reported
-    but never loses the report itself."""
-    from camaudit.commands.history import render_diff
-    from camaudit.inventory.diff import diff
-    from camaudit.inventory.store import Store, default_path
-
-    path = db or default_path()
-    try:
-        with Store(path) as store:
-            previous = store.latest(1)
-            scan_id = store.save(result)
-    except CamauditError as exc:
-        err.print(Text(f"warning: scan not saved to the inventory: {exc}"))
-        return
-    err.print(Text(f"Saved as scan {scan_id} in {path}"))
-    if previous:
-        err.print(Text("Changes since the previous saved scan:"))
-        render_diff(diff(previous[0], result), err)

@@ -46,6 +46,12 @@ RAW_CHANNELS: frozenset[str] = frozenset(
         "onvif.system_date_time",
         "rtsp.status",
         "ssdp.st",
+        # Read from files other tools wrote (camaudit identify, docs/offline.md).
+        "nmap.service",
+        "nmap.cpe",
+        "snmp.sysdescr",
+        "dhcp.hostname",
+        "dhcp.vendor_class",
     }
 )
 DERIVED_CHANNELS: frozenset[str] = frozenset({"model", "brand"})

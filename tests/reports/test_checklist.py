@@ -328,10 +328,10 @@ class TestStaffEditsSurvive:
 
 def test_checklist_from_inventory_uses_first_seen(tmp_path: Path) -> None:
     """With --db the latest saved scan is used and first seen comes from the oldest sighting."""
-    from camaudit.inventory.store import Store
+    from camaudit.inventory.store import open_store
 
     db = tmp_path / "inv.sqlite3"
-    with Store(db) as store:
+    with open_store(db) as store:
         store.save(make_scan((hikvision_camera(),), day=1))
         store.save(make_scan((hikvision_camera(), hostile_device()), day=8))
     out = tmp_path / "list.csv"

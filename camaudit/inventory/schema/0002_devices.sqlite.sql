@@ -1,20 +1,4 @@
--- camaudit inventory schema. Each "-- migration N" block upgrades a database at version N-1 to
--- version N; PRAGMA user_version records the version reached. Never edit a released block:
--- add a new one.
-
--- migration 1
-CREATE TABLE scans (
-    id          INTEGER PRIMARY KEY AUTOINCREMENT,
-    started_at  TEXT NOT NULL,           -- ISO 8601 UTC, as in the scan JSON
-    finished_at TEXT NOT NULL,
-    site        TEXT,
-    policy      TEXT NOT NULL,
-    interrupted INTEGER NOT NULL DEFAULT 0,
-    json        TEXT NOT NULL            -- the whole scan, schema camaudit.scan/1
-);
-CREATE INDEX scans_started ON scans (started_at);
-
--- migration 2
+-- Released block: never edit it; add a new numbered file instead.
 -- One row per device per scan, so first/last sightings need no JSON parsing. Existing scans
 -- are back-filled from their stored JSON.
 CREATE TABLE devices (
