@@ -2,33 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
 from camaudit.identity import Identity, device_identity, identity, pair_up, unpaired
 from camaudit.inventory.diff import diff
 from camaudit.inventory.store import Sighting, Store
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Missing:
-    """A flagged unit once seen at the site and absent from its latest scan."""
-
-    key: str  # "mac:…", "serial:…" or "ip:…"
-    last_seen: datetime
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class SiteRollup:
-    """One site's line of the roll-up."""
-
-    site: str | None
-    scans: int
-    latest_scan: int
-    latest_at: datetime
-    flagged: int  # flagged units in the latest scan
-    removed: int  # flagged units of the scan before that the latest did not see
-    not_seen: tuple[Missing, ...]  # flagged units ever seen here, absent from the latest scan
+from camaudit.models import Missing, SiteRollup
 
 
 def _key(ident: Identity) -> str:

@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from camaudit import __version__
-from camaudit.inventory.rollup import SiteRollup
+from camaudit.models import SiteRollup
 from camaudit.reports.as_csv import write_rows
 from camaudit.scanfile import iso_utc
 from camaudit.untrusted import clean_text
