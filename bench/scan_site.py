@@ -20,12 +20,14 @@ import time
 from pathlib import Path
 
 LAB_ID = "bench"
+REPO = Path(__file__).resolve().parents[1]  # camlab sits here, beside camaudit
 
 
-def camaudit(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    """Run the camaudit CLI of this interpreter."""
+def camlab(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    """Run the simulator's CLI (camlab, from the repository) with this interpreter."""
     return subprocess.run(
-        [sys.executable, "-m", "camaudit", *args],
+        [sys.executable, "-m", "camlab", *args],
+        cwd=REPO,
         check=check,
         text=True,
         capture_output=True,
@@ -37,8 +39,7 @@ def timed_scan(targets: list[str], output: Path) -> tuple[float, float, dict[str
     """One scan in the scanner namespace: wall seconds, peak RSS of the scan in MiB, the report."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     started = time.monotonic()
-    camaudit(
-        "lab",
+    camlab(
         "exec",
         "--id",
         LAB_ID,
@@ -71,10 +72,8 @@ def main() -> int:
         return 2
     targets = ["198.51.100.0/24"] + (["198.18.16.0/20"] if args.scale else [])
     up_started = time.monotonic()
-    up = ["lab", "up", "--id", LAB_ID, "--replace"] + (
-        ["--scale", str(args.scale)] if args.scale else []
-    )
-    camaudit(*up)
+    up = ["up", "--id", LAB_ID, "--replace"] + (["--scale", str(args.scale)] if args.scale else [])
+    camlab(*up)
     print(f"lab up: {time.monotonic() - up_started:.2f} s")
     walls: list[float] = []
     try:
@@ -89,7 +88,7 @@ def main() -> int:
                     f"{len(devices)} devices, {flagged} flagged, targets {' '.join(targets)}"
                 )
     finally:
-        camaudit("lab", "down", "--id", LAB_ID, check=False)
+        camlab("down", "--id", LAB_ID, check=False)
     print(
         f"median {statistics.median(walls):.2f} s over {len(walls)} runs "
         "(target: under 10 s for a /24)"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from camaudit.cli import main
+from camaudit.commands import main
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 

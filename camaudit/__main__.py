@@ -1,5 +1,5 @@
 """Run camaudit as `python -m camaudit`."""
 
-from camaudit.cli import main
+from camaudit.commands import main
 
 main()

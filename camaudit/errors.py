@@ -6,7 +6,8 @@ CamauditError
 ├── ProbeError           a probe could not finish
 │   └── ProbeUnavailable missing privilege, interface or optional extra
 ├── StoreError           history database unreadable or from a newer version
-└── LabError             the simulated site could not be built or torn down
+│   └── StoreUnreachable the database server did not answer (the scan is spooled)
+└── DecodeError          a reply is not the wire format of its channel (carries the channel)
 """
 
 from __future__ import annotations
@@ -42,5 +43,17 @@ class StoreError(CamauditError):
     """The history database is unreadable or from a newer camaudit."""
 
 
-class LabError(CamauditError):
-    """The simulated site could not be built or torn down."""
+class StoreUnreachable(StoreError):
+    """The inventory's server could not be reached; nothing about the database is known."""
+
+
+class DecodeError(CamauditError, ValueError):
+    """A reply is not the wire format its channel speaks; the probe logs it and moves on.
+
+    `channel` names the wire format ("sadp", "dhip", "wsd", "ssdp", "rtsp", "onvif", "tls"),
+    so one except clause serves every codec and the log still says which one refused.
+    """
+
+    def __init__(self, channel: str, message: str) -> None:
+        super().__init__(message)
+        self.channel = channel

@@ -126,3 +126,25 @@ class ScanResult:
     interrupted: bool = False
     site: str | None = None
     schema: str = SCAN_SCHEMA
+
+
+# The inventory's roll-up over sites; here so that reports render it without importing inventory.
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Missing:
+    """A flagged unit once seen at the site and absent from its latest scan."""
+
+    key: str  # "mac:…", "serial:…" or "ip:…"
+    last_seen: datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SiteRollup:
+    """One site's line of the roll-up."""
+
+    site: str | None
+    scans: int
+    latest_scan: int
+    latest_at: datetime
+    flagged: int  # flagged units in the latest scan
+    removed: int  # flagged units of the scan before that the latest did not see
+    not_seen: tuple[Missing, ...]  # flagged units ever seen here, absent from the latest scan

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from ipaddress import AddressValueError, IPv4Address
 
-from camaudit.identify.oui import normalise_mac
+from camaudit.identity import normalise_mac
 
 MAX_TABLE_BYTES = 4 * 1024 * 1024  # a neighbour table larger than this is cut (a /16 is ~5 MB)
 _IPV4 = r"\d{1,3}(?:\.\d{1,3}){3}"

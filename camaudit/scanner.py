@@ -1,4 +1,4 @@
-"""Runs the probes, feeds identification, applies the policy: targets → evidence → devices.
+"""Runs the probes and hands their evidence to the judge: targets → evidence → devices.
 
 Phase 1 runs every discovery probe (multicast on the chosen interfaces, unicast to every target)
 alongside a TCP liveness sweep of the targets. Phase 2 runs the host probes on every in-scope host
@@ -11,16 +11,17 @@ import asyncio
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from ipaddress import IPv4Address
+from typing import TypeVar
 
 from camaudit.errors import ConfigError, ProbeError, ProbeUnavailable
-from camaudit.identify import identify_hosts
+from camaudit.identify.judge import judge
 from camaudit.identify.loader import Database
 from camaudit.identify.policy import Policy
-from camaudit.models import Device, Evidence, ProbeOutcome, ProbeStatus, ScanResult
+from camaudit.models import Evidence, ProbeOutcome, ProbeStatus, ScanResult
 from camaudit.net import Interface, RateLimiter, Sockets, close_quietly, list_interfaces, open_tcp
 from camaudit.options import ScanOptions
 from camaudit.probes import ALL_PROBES, SWEEP_NAME, sweep_selected
@@ -28,6 +29,8 @@ from camaudit.probes.base import DiscoveryProbe, HostProbe, HostTarget, ProbeCon
 from camaudit.targets import Scope
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 # Pending connects cost one descriptor each, and unanswered ones wait out the connect timeout.
 SWEEP_CONCURRENCY = 1024
@@ -158,9 +161,13 @@ class Scanner:
         self.tallies: dict[str, _ProbeTally] = {}
         self.started_at = datetime.now(UTC)
 
-    async def run(self) -> ScanResult:
-        """Scan; on cancellation (Ctrl-C) return what was found so far, marked interrupted."""
-        probes = self.probes
+    async def run(self, *, deadline_s: float | None = None) -> ScanResult:
+        """Scan and judge what was found.
+
+        Cancelled (Ctrl-C) or past `deadline_s`, the scan stops probing and returns what it has
+        so far, marked interrupted: the one way a partial result comes back. A further Ctrl-C
+        while it closes and judges only marks the result interrupted; it never loses it.
+        """
         ctx = ProbeContext(
             options=self.options,
             scope=self.scope,
@@ -168,21 +175,32 @@ class Scanner:
             limiter=RateLimiter(self.options.rate),
             interfaces=self.interfaces,
         )
-        interrupted = False
-        try:
-            open_ports = await self._discover(
-                ctx, [p for p in probes if isinstance(p, DiscoveryProbe)]
-            )
-            hosts = self._host_targets(open_ports)
-            await self._probe_hosts(ctx, [p for p in probes if isinstance(p, HostProbe)], hosts)
-        except asyncio.CancelledError:
-            interrupted = True
-            log.warning("scan interrupted; reporting what was found so far")
-        finally:
-            await ctx.aclose()  # shared resources probes registered, e.g. the HTTP session
+        interrupted = await self._gather(ctx, deadline_s)
+        # Shared resources probes registered, e.g. the HTTP session.
+        _, cut_while_closing = await _through_cancels(ctx.aclose())
         # Identification is pure but reads the fingerprint and MAC tables on first use: keep it
         # off the event loop so the loop never blocks.
-        return await asyncio.to_thread(self._result, interrupted=interrupted)
+        judging = asyncio.to_thread(self._result, interrupted=interrupted or cut_while_closing)
+        result, cut_while_judging = await _through_cancels(judging)
+        return replace(result, interrupted=True) if cut_while_judging else result
+
+    async def _gather(self, ctx: ProbeContext, deadline_s: float | None) -> bool:
+        """Run the probes, collecting evidence; True when the scan was cut short."""
+        try:
+            async with asyncio.timeout(deadline_s):
+                discovery = [p for p in self.probes if isinstance(p, DiscoveryProbe)]
+                hosts = self._host_targets(await self._discover(ctx, discovery))
+                host_probes = [p for p in self.probes if isinstance(p, HostProbe)]
+                await self._probe_hosts(ctx, host_probes, hosts)
+        except asyncio.CancelledError:
+            log.warning("scan interrupted; reporting what was found so far")
+            return True
+        except TimeoutError:
+            log.warning(
+                "scan deadline of %.1f s passed; reporting what was found so far", deadline_s
+            )
+            return True
+        return False
 
     async def _discover(
         self, ctx: ProbeContext, probes: list[DiscoveryProbe]
@@ -328,22 +346,25 @@ class Scanner:
         tally.evidence += len(found)
 
     def _result(self, *, interrupted: bool) -> ScanResult:
-        devices = [
-            self.policy.apply(device)
-            for device in identify_hosts(self.evidence, self.database, scope=self.scope)
-        ]
-        outcomes = tuple(tally.outcome() for tally in self.tallies.values())
+        devices = judge(self.evidence, self.database, self.policy, scope=self.scope)
         return ScanResult(
             started_at=self.started_at,
             finished_at=datetime.now(UTC),
             targets=self.scope.labels,
             policy=self.policy.id,
-            probes=outcomes,
-            devices=tuple(order_devices(devices)),
+            probes=tuple(tally.outcome() for tally in self.tallies.values()),
+            devices=tuple(devices),
             interrupted=interrupted,
         )
 
 
-def order_devices(devices: Iterable[Device]) -> list[Device]:
-    """Flagged first, then in-scope before out-of-scope, then by address."""
-    return sorted(devices, key=lambda d: (not d.flagged, not d.in_scope, d.ip))
+async def _through_cancels(work: Awaitable[T]) -> tuple[T, bool]:
+    """Await `work` to its end even if the scan is cancelled meanwhile; True if it was."""
+    future = asyncio.ensure_future(work)
+    cancelled = False
+    while not future.done():
+        try:
+            await asyncio.shield(future)
+        except asyncio.CancelledError:
+            cancelled = True
+    return future.result(), cancelled

@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 from camaudit import xmlsafe
 from camaudit.identify import oui
 from camaudit.identify.vocabulary import LARGE_VALUE_CHARS, SMALL_VALUE_CHARS, value_limit
+from camaudit.identity import normalise_mac
 from camaudit.xmlsafe import local_name
 
 Facet = tuple[str, str]
@@ -144,7 +145,7 @@ def _mdns_txt(raw: str) -> list[Facet]:
 
 
 def _mac(raw: str) -> list[Facet]:
-    normal = oui.normalise_mac(raw)
+    normal = normalise_mac(raw)
     if normal is None:
         return [("", raw.strip().lower())]
     facets: list[Facet] = [("", normal)]
@@ -166,6 +167,64 @@ DECODERS: dict[str, Callable[[str], list[Facet]]] = {
     "mdns.txt": _mdns_txt,
     "mac": _mac,
 }
+
+
+# What every real unit of a kind puts in its discovery reply (protocols.md: the Haicam SADP sample,
+# the AMP-Research DHIP sample). A reply without them is truncated, spoofed or a fragment: it may
+# hint at a maker, never vouch for one (engine.PARTIAL_CEILING).
+SADP_ALWAYS = ("DeviceSN", "MAC", "SoftwareVersion")
+DHIP_ALWAYS = ("DeviceType",)
+# Required by the specifications: ONVIF Core GetDeviceInformationResponse, UPnP Device
+# Architecture 1.1 device description.
+ONVIF_ALWAYS = ("Manufacturer", "Model")
+UPNP_ALWAYS = ("manufacturer", "modelName")
+
+
+def _missing(found: list[Facet], wanted: tuple[str, ...]) -> list[str]:
+    present = {name for name, text in found if text}
+    return [name for name in wanted if name not in present]
+
+
+def _sadp_gaps(raw: str, found: list[Facet]) -> str:
+    if "<ProbeMatch" in raw and "</ProbeMatch>" not in raw:
+        return "truncated SADP reply (no </ProbeMatch>)"
+    missing = _missing(found, SADP_ALWAYS)
+    return f"SADP reply without {', '.join(missing)}" if missing else ""
+
+
+def _dhip_gaps(raw: str, found: list[Facet]) -> str:
+    body = _json_body(raw)
+    if not body or body.count("{") != body.count("}"):
+        return "truncated DHIP reply (unbalanced JSON)"
+    missing = _missing(found, DHIP_ALWAYS)
+    return f"DHIP reply without {', '.join(missing)}" if missing else ""
+
+
+def _document_gaps(kind: str, wanted: tuple[str, ...]) -> Callable[[str, list[Facet]], str]:
+    def gaps(_raw: str, found: list[Facet]) -> str:
+        missing = _missing(found, wanted)
+        return f"{kind} without {', '.join(missing)}" if missing else ""
+
+    return gaps
+
+
+# Each check reads the raw value and its facets (decoded once, shared with matching).
+COMPLETENESS: dict[str, Callable[[str, list[Facet]], str]] = {
+    "sadp": _sadp_gaps,
+    "dhip": _dhip_gaps,
+    "onvif.device_information": _document_gaps("ONVIF device information", ONVIF_ALWAYS),
+    "upnp.description": _document_gaps("UPnP description", UPNP_ALWAYS),
+}
+
+
+def incompleteness(channel: str, value: str, found: list[Facet] | None = None) -> str:
+    """Why a reply lacks what every real unit of its kind sends, or "" when it is complete.
+    `found` are the value's facets when the caller has already decoded them."""
+    check = COMPLETENESS.get(channel)
+    if check is None:
+        return ""
+    raw = value[: value_limit(channel)]
+    return check(raw, found if found is not None else facets(channel, value))
 
 
 def facets(channel: str, value: str) -> list[Facet]:

@@ -7,12 +7,19 @@ from dataclasses import dataclass, replace
 
 from camaudit.identify import decode
 from camaudit.identify.loader import Database, FingerprintFile, Rule
+from camaudit.identify.prefilter import RuleIndex
 from camaudit.models import Evidence, Match
 
 DERIVED_PROBE_PREFIX = (
     "derived:"  # probe name of derived evidence: "derived:<rule that produced it>"
 )
 DERIVED_FROM_FACT = {"model": "model", "brand": "brand"}  # derived channel -> fact that feeds it
+# A reply missing what every real unit of its kind sends (decode.incompleteness) counts at most
+# this much: below LIKELY, and below the corroboration threshold, so it can hint, never vouch.
+PARTIAL_CEILING = 0.45
+# Values already matched, per database: a site repeats the same banners, ports and realms. Bounded
+# so a scan of unique hostile values cannot grow it without limit (cleared when full).
+MATCH_CACHE_ENTRIES = 50_000
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -21,6 +28,7 @@ class Hit:
 
     evidence: Evidence
     match: Match
+    partial: str = ""  # why the evidence behind it is incomplete ("" when it is a complete reply)
 
     @property
     def via(self) -> str | None:
@@ -33,11 +41,20 @@ class Hit:
         )
 
 
-def _first_match(item: FingerprintFile, channel: str, field: str, text: str) -> Match | None:
+def _rule_index(database: Database, item: FingerprintFile, field: str) -> RuleIndex:
+    indexes = database.caches.setdefault("rule_index", {})
+    key = (item.path, field)
+    index = indexes.get(key)
+    if index is None:
+        index = indexes[key] = RuleIndex.build([r for r in item.rules if r.field == field])
+    return index
+
+
+def _first_match(
+    item: FingerprintFile, channel: str, field: str, text: str, database: Database
+) -> Match | None:
     rule: Rule
-    for rule in item.rules:
-        if rule.field != field:
-            continue
+    for rule in _rule_index(database, item, field).candidates(text):
         facts = rule.apply(text)
         if facts is not None:
             return Match(
@@ -55,25 +72,42 @@ def _first_match(item: FingerprintFile, channel: str, field: str, text: str) -> 
 
 def match_value(channel: str, value: str, database: Database) -> list[Match]:
     """Every match for one value: per facet and file (by preference), its first matching rule."""
+    return list(_matched(channel, value, database)[0])
+
+
+def _matched(channel: str, value: str, database: Database) -> tuple[tuple[Match, ...], str]:
+    """The value's matches and why it is incomplete ("" if complete), decoded once and cached."""
     files = database.files_for(channel)
     if not files:
-        return []
+        return (), ""
+    cache = database.caches.setdefault("matches", {})
+    known = cache.get((channel, value))
+    if known is not None:
+        return known  # type: ignore[no-any-return]
+    found = decode.facets(channel, value)
     matches: list[Match] = []
-    for field, text in decode.facets(channel, value):
+    for field, text in found:
         for item in files:
-            found = _first_match(item, channel, field, text)
-            if found is not None:
-                matches.append(found)
-    return matches
+            match = _first_match(item, channel, field, text, database)
+            if match is not None:
+                matches.append(match)
+    gap = decode.incompleteness(channel, value, found) if matches else ""
+    if len(cache) >= MATCH_CACHE_ENTRIES:
+        cache.clear()
+    result = cache[(channel, value)] = (tuple(matches), gap)
+    return result
 
 
 def match_evidence(evidence: Iterable[Evidence], database: Database) -> list[Hit]:
-    """Hits for raw evidence, in evidence order."""
-    return [
-        Hit(evidence=item, match=match)
-        for item in evidence
-        for match in match_value(item.channel, item.value, database)
-    ]
+    """Hits for raw evidence, in evidence order; an incomplete reply's hits are capped."""
+    hits: list[Hit] = []
+    for item in evidence:
+        matches, gap = _matched(item.channel, item.value, database)
+        for match in matches:
+            if gap and match.confidence > PARTIAL_CEILING:
+                match = replace(match, confidence=PARTIAL_CEILING)
+            hits.append(Hit(evidence=item, match=match, partial=gap))
+    return hits
 
 
 def derived_evidence(hits: Iterable[Hit]) -> list[tuple[Evidence, float]]:
@@ -115,11 +149,24 @@ def _better_source(hit: Hit, current: Hit) -> bool:
 def match_host(evidence: Iterable[Evidence], database: Database) -> list[Hit]:
     """Raw hits for one host's evidence, then one pass over the derived model/brand channels."""
     raw = match_evidence(evidence, database)
+    partial_by_rule = _partial_by_rule(raw)
     # NOTE: one pass only: derived matches never feed derivation again, so rules cannot loop.
     derived: list[Hit] = []
     for item, ceiling in derived_evidence(raw):
+        source_gap = partial_by_rule.get(item.probe.removeprefix(DERIVED_PROBE_PREFIX), "")
         for hit in match_evidence([item], database):
             # A brand read from a weak banner must not become a strong maker claim.
             capped = min(hit.match.confidence, ceiling)
-            derived.append(replace(hit, match=replace(hit.match, confidence=capped)))
+            derived.append(
+                replace(hit, match=replace(hit.match, confidence=capped), partial=source_gap)
+            )
     return raw + derived
+
+
+def _partial_by_rule(hits: Iterable[Hit]) -> dict[str, str]:
+    """Per rule, why its evidence was incomplete: "" as soon as one complete reply matched it."""
+    gaps: dict[str, str] = {}
+    for hit in hits:
+        known = gaps.get(hit.match.rule)
+        gaps[hit.match.rule] = hit.partial if known is None or not hit.partial else known
+    return gaps

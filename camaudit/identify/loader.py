@@ -105,6 +105,9 @@ class Database:
     files: tuple[FingerprintFile, ...]
     identifiers: Identifiers
     by_channel: Mapping[str, tuple[FingerprintFile, ...]] = field(default_factory=dict)
+    # NOTE: filled lazily by the engine (rule indexes, matches of values already seen); the
+    # rules never change after loading, so what is cached stays true. Not part of equality.
+    caches: dict[str, dict[Any, Any]] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def build(cls, files: Iterable[FingerprintFile], identifiers: Identifiers) -> Database:

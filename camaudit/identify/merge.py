@@ -7,9 +7,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from ipaddress import IPv4Address
 
-from camaudit.identify import oui
+from camaudit.identify import vocabulary
 from camaudit.identify.engine import Hit
 from camaudit.identify.vocabulary import Identifiers
+from camaudit.identity import normalise_mac
 from camaudit.models import Conflict, Device, Evidence, EvidenceItem, Verdict
 
 CONFIRM_SCORE = 0.9
@@ -19,6 +20,9 @@ LIKELY_SCORE = 0.6
 CONTRARY_SINGLE = 0.85  # a runner-up this sure caps the winner at LIKELY
 
 MERGED_FACTS = ("model", "firmware", "serial", "device_type")
+IDENTITY_FACTS = ("serial", "mac")  # one unit has one of each: two values are two identities
+PARTIAL_ORIGIN = "partial"  # every incomplete reply of a host shares one slot in the score
+VERDICT_STEPS = (Verdict.CONFIRMED, Verdict.LIKELY, Verdict.POSSIBLE)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -47,7 +51,9 @@ def score_makers(hits: Sequence[Hit]) -> list[MakerScore]:
         if not maker:
             continue
         origins = per_origin.setdefault(maker, {})
-        origin = hit.via or hit.match.rule
+        # NOTE: incomplete replies (capped by the engine) share one slot, so a flood of truncated
+        # replies, or several rules reading one fragment, never add up to LIKELY.
+        origin = PARTIAL_ORIGIN if hit.partial else hit.via or hit.match.rule
         known = origins.get(origin)
         if known is None or hit.match.confidence > known.match.confidence:
             origins[origin] = hit
@@ -83,6 +89,83 @@ def verdict_for(winner: MakerScore | None, runner_up: MakerScore | None = None) 
         return Verdict.POSSIBLE
     contested = runner_up is not None and runner_up.best.match.confidence >= CONTRARY_SINGLE
     return Verdict.LIKELY if contested else verdict
+
+
+def lowered(verdict: Verdict, steps: int) -> Verdict:
+    """The verdict `steps` levels less sure, never below POSSIBLE (a maker was still named)."""
+    if verdict not in VERDICT_STEPS or steps <= 0:
+        return verdict
+    index = min(VERDICT_STEPS.index(verdict) + steps, len(VERDICT_STEPS) - 1)
+    return VERDICT_STEPS[index]
+
+
+def partial_reply_conflicts(hits: Sequence[Hit]) -> list[Conflict]:
+    """One conflict per incomplete reply kind: shown, so a reader sees why the verdict is low."""
+    seen: dict[tuple[str, str], str] = {}
+    for hit in hits:
+        if hit.partial and hit.via is None:
+            seen.setdefault((hit.evidence.channel, hit.partial), hit.match.rule)
+    return [
+        Conflict(fact="reply", chosen=channel, other=reason, rule=rule)
+        for (channel, reason), rule in seen.items()
+    ]
+
+
+def unsolicited_conflicts(evidence: Sequence[Evidence]) -> list[Conflict]:
+    """Replies a known probe recorded on a channel it never asks for."""
+    found: dict[tuple[str, str], Conflict] = {}
+    for item in evidence:
+        expected = vocabulary.PROBES_BY_CHANNEL.get(item.channel)
+        if expected is None or item.probe not in vocabulary.KNOWN_PROBES or item.probe in expected:
+            continue
+        found.setdefault(
+            (item.channel, item.probe),
+            Conflict(
+                fact="reply",
+                chosen=item.channel,
+                other=f"{item.channel} reply arrived at the {item.probe} probe, which never asks",
+                rule="",
+            ),
+        )
+    return list(found.values())
+
+
+def flood_conflicts(evidence: Sequence[Evidence]) -> list[Conflict]:
+    """Channels on which one address sent more different self-descriptions than a unit does."""
+    distinct: dict[str, set[str]] = {}
+    for item in evidence:
+        if item.channel in vocabulary.SELF_DESCRIPTION_CHANNELS:
+            distinct.setdefault(item.channel, set()).add(item.value)
+    return [
+        Conflict(
+            fact="reply",
+            chosen=channel,
+            other=f"{len(values)} different {channel} replies from one address (flood or spoof)",
+            rule="",
+        )
+        for channel, values in sorted(distinct.items())
+        if len(values) > vocabulary.MAX_SELF_DESCRIPTIONS
+    ]
+
+
+def judged_verdict(
+    winner: MakerScore | None,
+    runner_up: MakerScore | None,
+    conflicts: Sequence[Conflict],
+    *,
+    untrusted: bool,
+) -> Verdict:
+    """The score's verdict, one level lower for each way the address told several stories
+    (a strong rival maker, two serials or MACs, a reply where nothing was asked); an address
+    that floods self-descriptions is at most POSSIBLE."""
+    verdict = verdict_for(winner, runner_up)
+    if verdict is Verdict.UNKNOWN:
+        return verdict
+    if untrusted:
+        return lowered(verdict, len(VERDICT_STEPS))
+    doubts = {c.fact for c in conflicts if c.fact in IDENTITY_FACTS}
+    doubts |= {"unsolicited" for c in conflicts if c.fact == "reply" and "never asks" in c.other}
+    return lowered(verdict, len(doubts))
 
 
 def _same(a: str, b: str) -> bool:
@@ -125,16 +208,21 @@ def _mac(evidence: Sequence[Evidence], hits: Sequence[Hit]) -> tuple[str | None,
     observed = [
         (item.probe != "arp", normal)
         for item in evidence
-        if item.channel == "mac" and (normal := oui.normalise_mac(item.value))
+        if item.channel == "mac" and (normal := normalise_mac(item.value))
     ]
     from_facts, conflicts = _pick("mac", hits)
     if observed:
         chosen = sorted(observed, key=lambda pair: pair[0])[0][1]  # "arp" first, then order
+        conflicts += [
+            Conflict(fact="mac", chosen=chosen, other=other, rule="mac")
+            for other in dict.fromkeys(normal for _arp, normal in observed)
+            if other != chosen
+        ]
     elif from_facts:
-        chosen = oui.normalise_mac(from_facts) or from_facts
+        chosen = normalise_mac(from_facts) or from_facts
     else:
         return None, []
-    if from_facts and (oui.normalise_mac(from_facts) or from_facts) != chosen:
+    if from_facts and (normalise_mac(from_facts) or from_facts) != chosen:
         conflicts = [
             Conflict(fact="mac", chosen=chosen, other=c.other, rule=c.rule) for c in conflicts
         ]
@@ -200,6 +288,8 @@ def merge_host(
         brand = identifiers.maker_display(maker)
     mac, found = _mac(evidence, consistent)
     conflicts += found
+    floods = flood_conflicts(evidence)
+    conflicts += partial_reply_conflicts(hits) + unsolicited_conflicts(evidence) + floods
     return Device(
         ip=ip,
         mac=mac,
@@ -210,7 +300,7 @@ def merge_host(
         serial=values["serial"],
         device_type=values["device_type"],
         confidence=round(winner.score, 2) if winner else 0.0,
-        verdict=verdict_for(winner, runner_up),
+        verdict=judged_verdict(winner, runner_up, conflicts, untrusted=bool(floods)),
         in_scope=in_scope,
         evidence=evidence_items(evidence, hits),
         conflicts=tuple(conflicts),

@@ -10,6 +10,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from camaudit.identity import normalise_mac
+
 log = logging.getLogger(__name__)
 
 OVERRIDE_ENV = "CAMAUDIT_OUI_FILE"  # a newer manuf snapshot, same format, for offline updates
@@ -39,17 +41,6 @@ class OuiTable:
             if entry is not None:
                 return entry
         return None
-
-
-def normalise_mac(text: str) -> str | None:
-    """Lower-case colon form of a MAC (58-50-ED-..., 5850.ed1f.e385, ...), or None."""
-    stripped = text.strip()
-    digits = "".join(_HEX.findall(stripped))
-    leftover = re.sub(r"[0-9a-fA-F:\-. ]", "", stripped)
-    if len(digits) != 12 or leftover:
-        return None
-    digits = digits.lower()
-    return ":".join(digits[i : i + 2] for i in range(0, 12, 2))
 
 
 def is_locally_administered(mac: str) -> bool:

@@ -203,6 +203,31 @@ def _pathological(rule: Rule) -> list[str]:
     return []
 
 
+# A public source is one or more "https://host/path" entries, each optionally followed by a short
+# "(note)", separated by "; ". Anything else (a repo shorthand, a path, a shared folder) cannot be
+# checked by a reader of the report, so it is refused.
+_SOURCE_ENTRY = re.compile(r"^https://[A-Za-z0-9.-]+\.[A-Za-z]{2,}(?:[/?#]\S*)?(?: \([^()]*\))?$")
+_LOCAL_MARKERS = ("/work/", "shared/", "../", "file:", "~/")
+
+
+def source_problems(source: str) -> list[str]:
+    """Why a rule's source is not a public URL citation (empty when it is)."""
+    text = source.strip()
+    if not text:
+        return ["source is missing: every rule cites a public source"]
+    found = [
+        f"source names a local path ({marker!r}): cite the public URL of the same fact"
+        for marker in _LOCAL_MARKERS
+        if marker in text
+    ]
+    found += [
+        f"source entry {entry[:60]!r} is not a public https:// URL (optionally with a (note))"
+        for entry in text.split("; ")
+        if not _SOURCE_ENTRY.match(entry.strip())
+    ]
+    return found
+
+
 def _preference(item: FingerprintFile | None) -> list[str]:
     if item is None:
         return []
@@ -228,8 +253,7 @@ def problems(rule: Rule, database: Database | None = None) -> list[str]:
     found += _examples(rule, item)
     found += _counterexamples(rule, item)
     found += _vocabulary_values(rule, database.identifiers)
-    if not rule.source.strip():
-        found.append("source is missing: every rule cites a public source")
+    found += source_problems(rule.source)
     found += _confidence(rule)
     found += _pathological(rule)
     return found

@@ -46,6 +46,12 @@ RAW_CHANNELS: frozenset[str] = frozenset(
         "onvif.system_date_time",
         "rtsp.status",
         "ssdp.st",
+        # Read from files other tools wrote (camaudit identify, docs/offline.md).
+        "nmap.service",
+        "nmap.cpe",
+        "snmp.sysdescr",
+        "dhcp.hostname",
+        "dhcp.vendor_class",
     }
 )
 DERIVED_CHANNELS: frozenset[str] = frozenset({"model", "brand"})
@@ -80,6 +86,37 @@ SEARCH_WHOLE_VALUE_CHANNELS: frozenset[str] = frozenset({"sadp", "dhip"})
 # carry other blocks, so its absence proves nothing and its presence alone never confirms.
 WEAK_CONFIDENCE_BY_CHANNEL: dict[str, float] = {"mac": 0.6, "tcp.open": 0.5}
 WEAK_CHANNELS: frozenset[str] = frozenset(WEAK_CONFIDENCE_BY_CHANNEL)
+
+# Which probes produce each channel (docs/channels.md). A known probe's evidence on a channel it
+# never asks for is a reply that arrived where nothing was asked: merge shows it as a conflict.
+# Evidence from other sources ("input" for `camaudit identify`, test probes) is not judged here.
+PROBES_BY_CHANNEL: dict[str, frozenset[str]] = {
+    **{c: frozenset({"http_banner", "vendor_http"}) for c in RAW_CHANNELS if c.startswith("http.")},
+    "http.www_authenticate": frozenset({"http_banner", "vendor_http", "onvif"}),
+    "tls.subject": frozenset({"http_banner"}),
+    "tls.issuer": frozenset({"http_banner"}),
+    **{c: frozenset({"rtsp"}) for c in RAW_CHANNELS if c.startswith("rtsp.")},
+    **{c: frozenset({"wsdiscovery"}) for c in RAW_CHANNELS if c.startswith("wsd.")},
+    **{c: frozenset({"mdns"}) for c in RAW_CHANNELS if c.startswith("mdns.")},
+    "sadp": frozenset({"sadp"}),
+    "dhip": frozenset({"dhip"}),
+    "ssdp.server": frozenset({"ssdp"}),
+    "ssdp.st": frozenset({"ssdp"}),
+    "upnp.description": frozenset({"ssdp"}),
+    "onvif.device_information": frozenset({"onvif"}),
+    "onvif.system_date_time": frozenset({"onvif"}),
+    "mac": frozenset({"arp", "sadp", "dhip"}),
+    "tcp.open": frozenset({"tcp"}),
+}
+KNOWN_PROBES: frozenset[str] = frozenset().union(*PROBES_BY_CHANNEL.values())
+
+# Channels where one device sends one self-description: many different ones from one address
+# are a flood or a spoof, not a camera (real units repeat the same reply per interface). UPnP is
+# not one: a router or NAS serves a description per embedded service.
+SELF_DESCRIPTION_CHANNELS: frozenset[str] = frozenset(
+    {"sadp", "dhip", "wsd.epr", "onvif.device_information"}
+)
+MAX_SELF_DESCRIPTIONS = 3  # distinct replies on one such channel before the host is not trusted
 
 FILE_KEYS: frozenset[str] = frozenset({"evidence", "preference", "fingerprint"})
 RULE_KEYS: frozenset[str] = frozenset(

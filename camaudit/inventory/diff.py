@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from camaudit.inventory.keys import device_identity, pair_up, unpaired
+from camaudit.identity import device_identity, pair_up, unpaired
 from camaudit.models import Device, ScanResult
 
 # Fields whose change is worth telling someone about; the flag is compared as flagged/not.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import ClassVar
 
+from camaudit.errors import DecodeError
 from camaudit.models import Evidence
 from camaudit.net import Datagram
 from camaudit.probes import dhip_codec, udp_discovery
@@ -42,7 +43,7 @@ class DhipProbe(DiscoveryProbe):
     def _read(self, ctx: ProbeContext, datagram: Datagram) -> list[Evidence]:
         try:
             reply = dhip_codec.parse_reply(datagram.payload)
-        except dhip_codec.DecodeError as exc:
+        except DecodeError as exc:
             ctx.log_once("dhip: ignoring a datagram from %s: %s", datagram.sender, exc)
             return []
         if not reply.is_device_info:

@@ -12,7 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from ipaddress import AddressValueError, IPv4Address
 
-from camaudit.probes.neighbours import normalise_mac
+from camaudit.errors import DecodeError
+from camaudit.identity import normalise_mac
 
 MAGIC = b"DHIP"
 HEADER = struct.Struct("<I4s8sIIII")  # header length, magic, session/id, len, 0, len, 0
@@ -29,8 +30,8 @@ _PORT_FIELDS = {"private": "Port", "http": "HttpPort", "https": "HttpsPort"}
 _TRAILER = b"\r\n\x00 \t"  # NOTE: devices end the body with "\n" and often a NUL (0a 00)
 
 
-class DecodeError(ValueError):
-    """The datagram is not a DHIP JSON message this codec can read."""
+# The channel a DecodeError from this codec names.
+CHANNEL = "dhip"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -68,17 +69,19 @@ def build_search() -> bytes:
 def parse_reply(data: bytes) -> DhipReply:
     """Read a DHIP JSON message, framed or bare; raises DecodeError for anything else."""
     if len(data) > MAX_REPLY_BYTES:
-        raise DecodeError(f"{len(data)} bytes is larger than a DHIP reply ({MAX_REPLY_BYTES})")
+        raise DecodeError(
+            CHANNEL, f"{len(data)} bytes is larger than a DHIP reply ({MAX_REPLY_BYTES})"
+        )
     text = _json_body(data).decode("utf-8", errors="replace")
     try:
         message = json.loads(text)
     except (ValueError, RecursionError) as exc:
-        raise DecodeError(f"body is not JSON: {exc}") from None
+        raise DecodeError(CHANNEL, f"body is not JSON: {exc}") from None
     if not isinstance(message, dict):
-        raise DecodeError("body is JSON but not an object")
+        raise DecodeError(CHANNEL, "body is JSON but not an object")
     method = message.get("method")
     if not isinstance(method, str):
-        raise DecodeError("no method in the DHIP message")
+        raise DecodeError(CHANNEL, "no method in the DHIP message")
     return _reply_from_message(text, method, message)
 
 
@@ -94,7 +97,7 @@ def _json_body(data: bytes) -> bytes:
         body = data
     body = body.strip(_TRAILER)
     if not body.startswith(b"{"):
-        raise DecodeError("neither a DHIP header nor a JSON object")
+        raise DecodeError(CHANNEL, "neither a DHIP header nor a JSON object")
     return body
 
 

@@ -12,6 +12,7 @@ from urllib.parse import urljoin, urlsplit
 
 import aiohttp
 
+from camaudit.errors import DecodeError
 from camaudit.models import Evidence
 from camaudit.net import close_quietly, open_tcp
 from camaudit.probes import http_codec
@@ -130,7 +131,7 @@ class HttpBannerProbe(HostProbe):
     ) -> list[Evidence]:
         try:
             subject, issuer = http_codec.certificate_names(der)
-        except http_codec.DecodeError as exc:
+        except DecodeError as exc:
             ctx.log_once("http_banner: unreadable certificate from %s:%s: %s", host.ip, port, exc)
             return []
         return [

@@ -9,6 +9,8 @@ from collections.abc import Iterable
 from cryptography import x509
 from cryptography.x509.oid import NameOID
 
+from camaudit.errors import DecodeError
+
 # A title longer than this is not a title a person reads; the cap also bounds regex work.
 MAX_TITLE_CHARS = 1024
 # Camera pages put <title> in the first few hundred bytes; searching further only costs time.
@@ -27,8 +29,8 @@ _WHITESPACE = re.compile(r"\s+")
 _NAME_OVERRIDES = {NameOID.EMAIL_ADDRESS: "emailAddress"}
 
 
-class DecodeError(ValueError):
-    """Bytes that are not what the HTTP helpers expected (e.g. a certificate that is not DER)."""
+# The channel a DecodeError from this codec names.
+CHANNEL = "tls"
 
 
 def decode_body(raw: bytes) -> str:
@@ -92,7 +94,7 @@ def certificate_names(der: bytes) -> tuple[str, str]:
         cert = x509.load_der_x509_certificate(der)
         return format_name(cert.subject), format_name(cert.issuer)
     except ValueError as exc:  # cryptography raises ValueError for every malformed certificate
-        raise DecodeError(f"not a DER certificate: {exc}") from None
+        raise DecodeError(CHANNEL, f"not a DER certificate: {exc}") from None
 
 
 def format_name(name: x509.Name) -> str:

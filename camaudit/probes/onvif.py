@@ -11,6 +11,7 @@ from urllib.parse import SplitResult, urlsplit
 
 import aiohttp
 
+from camaudit.errors import DecodeError
 from camaudit.models import MAX_VALUE_CHARS, Evidence
 from camaudit.probes import http_codec, onvif_codec
 from camaudit.probes.base import HostProbe, HostTarget, ProbeContext
@@ -137,7 +138,7 @@ class _Interview:
             return False
         try:
             device_time = onvif_codec.parse_system_date_and_time(reply.body)
-        except onvif_codec.DecodeError as exc:
+        except DecodeError as exc:
             log.debug("onvif: %s: unreadable GetSystemDateAndTime: %s", self.url, exc)
             return False
         self.clock_offset = device_time - datetime.now(UTC)
@@ -149,7 +150,7 @@ class _Interview:
             return False
         try:
             element = onvif_codec.extract_device_information(reply.body)
-        except onvif_codec.DecodeError as exc:
+        except DecodeError as exc:
             log.debug("onvif: %s: unreadable GetDeviceInformation: %s", self.url, exc)
             return False
         self.add("onvif.device_information", element)

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from xml.sax.saxutils import escape
 
 from camaudit import xmlsafe
+from camaudit.errors import DecodeError
 from camaudit.xmlsafe import local_name
 
 SOAP12_NS = "http://www.w3.org/2003/05/soap-envelope"
@@ -39,8 +40,8 @@ _DEVICE_INFORMATION_OPEN = re.compile(
 _DEVICE_INFORMATION_CLOSE = re.compile(rb"</(?:[\w.-]+:)?GetDeviceInformationResponse\s*>")
 
 
-class DecodeError(ValueError):
-    """The reply is not the ONVIF SOAP response that was asked for."""
+# The channel a DecodeError from this codec names.
+CHANNEL = "onvif"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -109,10 +110,10 @@ def parse_system_date_and_time(payload: bytes) -> datetime:
     root = _parse_xml(payload)
     response = _find(root, "GetSystemDateAndTimeResponse")
     if response is None:
-        raise DecodeError("no GetSystemDateAndTimeResponse in the reply")
+        raise DecodeError(CHANNEL, "no GetSystemDateAndTimeResponse in the reply")
     utc = _find(response, "UTCDateTime")
     if utc is None:
-        raise DecodeError("GetSystemDateAndTimeResponse has no UTCDateTime")
+        raise DecodeError(CHANNEL, "GetSystemDateAndTimeResponse has no UTCDateTime")
     try:
         return datetime(
             _number(utc, "Year"),
@@ -124,7 +125,7 @@ def parse_system_date_and_time(payload: bytes) -> datetime:
             tzinfo=UTC,
         )
     except (ValueError, OverflowError) as exc:
-        raise DecodeError(f"UTCDateTime is not a valid time: {exc}") from None
+        raise DecodeError(CHANNEL, f"UTCDateTime is not a valid time: {exc}") from None
 
 
 def extract_device_information(payload: bytes) -> str:
@@ -132,13 +133,13 @@ def extract_device_information(payload: bytes) -> str:
     root = _parse_xml(payload)
     element = _find(root, "GetDeviceInformationResponse")
     if element is None:
-        raise DecodeError("no GetDeviceInformationResponse in the reply")
+        raise DecodeError(CHANNEL, "no GetDeviceInformationResponse in the reply")
     found = _element_bytes(payload)
     if found is None:  # e.g. an encoding the byte pattern cannot see; fall back to re-serialising
         try:
             return ET.tostring(element, encoding="unicode")
         except RecursionError:  # ElementTree serialises recursively; a hostile reply nests deep
-            raise DecodeError("GetDeviceInformationResponse nested too deeply") from None
+            raise DecodeError(CHANNEL, "GetDeviceInformationResponse nested too deeply") from None
     return found.decode("utf-8", errors="replace")
 
 
@@ -175,7 +176,7 @@ def _parse_xml(payload: bytes) -> ET.Element:
     try:
         return xmlsafe.parse(payload, max_bytes=MAX_PAYLOAD_BYTES)
     except xmlsafe.XmlError as exc:
-        raise DecodeError(str(exc)) from None
+        raise DecodeError(CHANNEL, str(exc)) from None
 
 
 def _find(root: ET.Element, name: str) -> ET.Element | None:
@@ -186,5 +187,5 @@ def _number(parent: ET.Element, name: str) -> int:
     element = _find(parent, name)
     text = (element.text or "").strip() if element is not None else ""
     if not (text.isascii() and text.isdigit()) or len(text) > 4:
-        raise DecodeError(f"UTCDateTime field {name} is {text[:20]!r}, not a number")
+        raise DecodeError(CHANNEL, f"UTCDateTime field {name} is {text[:20]!r}, not a number")
     return int(text)

@@ -6,6 +6,7 @@ import asyncio
 import logging
 from typing import ClassVar
 
+from camaudit.errors import DecodeError
 from camaudit.models import Evidence
 from camaudit.net import close_quietly, open_tcp
 from camaudit.probes import rtsp_codec
@@ -115,7 +116,7 @@ async def exchange(
         return None
     try:
         return rtsp_codec.parse_reply(data)
-    except rtsp_codec.DecodeError as exc:
+    except DecodeError as exc:
         ctx.log_once("rtsp: not an RTSP reply from %s: %s", writer.get_extra_info("peername"), exc)
         return None
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from camaudit.errors import DecodeError
+
 MAX_HEADERS = 64  # RTSP replies carry a dozen headers; the rest of a flood is dropped
 MAX_LINE_CHARS = 4096  # per header line, far above any real Server or challenge line
 MAX_BODY_BYTES = 64 * 1024  # an SDP description is a few KiB
@@ -13,8 +15,8 @@ _DIGITS = re.compile(r"[0-9]{1,12}")
 _STATUS = re.compile(r"^RTSP/(\d)\.(\d{1,2})[ \t]+(\d{3})(?:[ \t]+(.*))?$")
 
 
-class DecodeError(ValueError):
-    """Bytes that are not an RTSP reply."""
+# The channel a DecodeError from this codec names.
+CHANNEL = "rtsp"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -73,7 +75,7 @@ def parse_reply(data: bytes) -> RtspReply:
     lines = head.decode("latin-1").replace("\r\n", "\n").split("\n")
     found = _STATUS.match(lines[0].strip()[:MAX_LINE_CHARS])
     if found is None:
-        raise DecodeError(f"not an RTSP status line: {lines[0][:80]!r}")
+        raise DecodeError(CHANNEL, f"not an RTSP status line: {lines[0][:80]!r}")
     major, minor, code, reason = found.groups()
     headers: list[tuple[str, str]] = []
     for line in lines[1:]:

@@ -6,6 +6,7 @@ import logging
 import uuid
 from typing import ClassVar
 
+from camaudit.errors import DecodeError
 from camaudit.models import Evidence
 from camaudit.net import Datagram
 from camaudit.probes import sadp_codec, udp_discovery
@@ -44,7 +45,7 @@ class SadpProbe(DiscoveryProbe):
     def _read(self, ctx: ProbeContext, datagram: Datagram) -> list[Evidence]:
         try:
             reply = sadp_codec.parse_probe_match(datagram.payload)
-        except sadp_codec.DecodeError as exc:
+        except DecodeError as exc:
             ctx.log_once("sadp: ignoring a datagram from %s: %s", datagram.sender, exc)
             return []
         if reply.ipv4 is not None and reply.ipv4 != datagram.sender:

@@ -14,7 +14,8 @@ from xml.etree.ElementTree import Element  # noqa: S405 - type only; xmlsafe par
 from xml.sax.saxutils import unescape
 
 from camaudit import xmlsafe
-from camaudit.probes.neighbours import normalise_mac
+from camaudit.errors import DecodeError
+from camaudit.identity import normalise_mac
 from camaudit.xmlsafe import local_name
 
 # Real replies are 2-4 KiB; anything far larger is not a SADP reply and is not worth parsing.
@@ -35,8 +36,8 @@ _FALSE = frozenset({"false", "flase", "fasle", "no", "0"})
 _FLAT_ELEMENT = re.compile(rf"<([A-Za-z][\w.-]{{0,63}})>([^<]{{0,{MAX_FIELD_CHARS}}})</\1\s*>")
 
 
-class DecodeError(ValueError):
-    """The datagram is not a SADP ProbeMatch this codec can read."""
+# The channel a DecodeError from this codec names.
+CHANNEL = "sadp"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -68,7 +69,9 @@ def build_inquiry(inquiry_id: uuid.UUID) -> bytes:
 def parse_probe_match(data: bytes) -> SadpReply:
     """Read a ProbeMatch; raises DecodeError for anything else (including our own inquiry)."""
     if len(data) > MAX_REPLY_BYTES:
-        raise DecodeError(f"{len(data)} bytes is larger than a SADP reply ({MAX_REPLY_BYTES})")
+        raise DecodeError(
+            CHANNEL, f"{len(data)} bytes is larger than a SADP reply ({MAX_REPLY_BYTES})"
+        )
     text = data.decode("utf-8", errors="replace")
     fields = _strict_fields(text)
     if fields is None:
@@ -83,11 +86,11 @@ def _strict_fields(text: str) -> dict[str, str] | None:
         root = xmlsafe.parse(text, max_bytes=MAX_REPLY_BYTES, forbid_dtd=False)
     except xmlsafe.XmlRefused as exc:
         # Entities or DTDs in a discovery reply are an attack, not a firmware quirk.
-        raise DecodeError(str(exc)) from None
+        raise DecodeError(CHANNEL, str(exc)) from None
     except xmlsafe.XmlError:
         return None  # broken XML is a firmware quirk: the tolerant reader takes over
     if local_name(root.tag) != "ProbeMatch":
-        raise DecodeError(f"not a ProbeMatch (root element {local_name(root.tag)!r})")
+        raise DecodeError(CHANNEL, f"not a ProbeMatch (root element {local_name(root.tag)!r})")
     return _leaf_texts(root)
 
 
@@ -102,14 +105,14 @@ def _leaf_texts(root: Element) -> dict[str, str]:
 
 def _tolerant_fields(text: str) -> dict[str, str]:
     if "<ProbeMatch" not in text:
-        raise DecodeError("not XML and not a ProbeMatch")
+        raise DecodeError(CHANNEL, "not XML and not a ProbeMatch")
     if "<!DOCTYPE" in text or "<!ENTITY" in text:
-        raise DecodeError("refused XML construct: DTD in a malformed reply")
+        raise DecodeError(CHANNEL, "refused XML construct: DTD in a malformed reply")
     fields: dict[str, str] = {}
     for match in _FLAT_ELEMENT.finditer(text):
         fields.setdefault(match.group(1), unescape(match.group(2)).strip())
     if not fields:
-        raise DecodeError("malformed ProbeMatch with no readable fields")
+        raise DecodeError(CHANNEL, "malformed ProbeMatch with no readable fields")
     return fields
 
 

@@ -10,6 +10,7 @@ from typing import ClassVar
 
 import aiohttp
 
+from camaudit.errors import DecodeError
 from camaudit.models import Evidence
 from camaudit.net import Datagram
 from camaudit.probes import ssdp_codec, udp_discovery
@@ -55,7 +56,7 @@ class SsdpProbe(DiscoveryProbe):
         for datagram in datagrams:
             try:
                 reply = ssdp_codec.parse_search_reply(datagram.payload)
-            except ssdp_codec.DecodeError as exc:
+            except DecodeError as exc:
                 ctx.log_once("ssdp: ignoring replies from %s that are not SSDP", datagram.sender)
                 log.debug("ssdp: %s sent %d bytes: %s", datagram.sender, len(datagram.payload), exc)
                 continue
@@ -100,7 +101,7 @@ class SsdpProbe(DiscoveryProbe):
             return None
         try:
             description = ssdp_codec.check_description(reply.body)
-        except ssdp_codec.DecodeError as exc:
+        except DecodeError as exc:
             ctx.log_once("ssdp: %s served an unusable description: %s", location.host, exc)
             return None
         return Evidence(
@@ -120,7 +121,7 @@ def _own_location(
         return None
     try:
         location = ssdp_codec.parse_location(value)
-    except ssdp_codec.DecodeError as exc:
+    except DecodeError as exc:
         log.debug("ssdp: %s: LOCATION not fetched: %s", datagram.sender, exc)
         return None
     # NOTE: a reply may name any host; fetching it would let one device aim camaudit elsewhere.

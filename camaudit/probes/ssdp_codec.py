@@ -7,6 +7,7 @@ from ipaddress import AddressValueError, IPv4Address
 from urllib.parse import urlsplit
 
 from camaudit import xmlsafe
+from camaudit.errors import DecodeError
 from camaudit.xmlsafe import local_name
 
 # Search targets: every device and service, and root devices for stacks that ignore ssdp:all
@@ -20,8 +21,8 @@ MAX_LINE_CHARS = 2048
 MAX_DESCRIPTION_BYTES = 64 * 1024  # a device description is a few KiB; also Evidence's value cap
 
 
-class DecodeError(ValueError):
-    """The datagram is not an SSDP search reply, or a description is not usable XML."""
+# The channel a DecodeError from this codec names.
+CHANNEL = "ssdp"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -67,13 +68,15 @@ def build_msearch(search_target: str, *, host: str, port: int) -> bytes:
 def parse_search_reply(payload: bytes) -> SearchReply:
     """An `HTTP/1.1 200 OK` search reply; NOTIFYs, other M-SEARCHes and garbage are refused."""
     if len(payload) > MAX_PAYLOAD_BYTES:
-        raise DecodeError(f"{len(payload)} bytes, more than the {MAX_PAYLOAD_BYTES} allowed")
+        raise DecodeError(
+            CHANNEL, f"{len(payload)} bytes, more than the {MAX_PAYLOAD_BYTES} allowed"
+        )
     text = payload.decode("utf-8", errors="replace")
     head = text.split("\r\n\r\n", 1)[0].split("\n\n", 1)[0]
     lines = [line.rstrip("\r") for line in head.split("\n")]
     status_line = lines[0].strip()
     if not _is_ok_status(status_line):
-        raise DecodeError(f"not a search reply: {status_line[:60]!r}")
+        raise DecodeError(CHANNEL, f"not a search reply: {status_line[:60]!r}")
     headers = _read_headers(lines[1:])
     return SearchReply(status_line=status_line, headers=headers)
 
@@ -85,16 +88,16 @@ def _is_ok_status(status_line: str) -> bool:
 
 def _read_headers(lines: list[str]) -> tuple[tuple[str, str], ...]:
     if len(lines) > MAX_HEADERS:
-        raise DecodeError(f"{len(lines)} header lines, more than {MAX_HEADERS}")
+        raise DecodeError(CHANNEL, f"{len(lines)} header lines, more than {MAX_HEADERS}")
     headers: list[tuple[str, str]] = []
     for line in lines:
         if not line.strip():
             continue
         if len(line) > MAX_LINE_CHARS:
-            raise DecodeError(f"a header line of {len(line)} characters")
+            raise DecodeError(CHANNEL, f"a header line of {len(line)} characters")
         name, colon, value = line.partition(":")
         if not colon or not name.strip() or any(c.isspace() for c in name.strip()):
-            raise DecodeError(f"not a header line: {line[:60]!r}")
+            raise DecodeError(CHANNEL, f"not a header line: {line[:60]!r}")
         headers.append((name.strip(), value.strip()))
     return tuple(headers)
 
@@ -105,16 +108,16 @@ def parse_location(value: str) -> Location:
         parts = urlsplit(value.strip())
         port = parts.port or 80
     except ValueError as exc:
-        raise DecodeError(f"LOCATION is not a URL: {exc}") from None
+        raise DecodeError(CHANNEL, f"LOCATION is not a URL: {exc}") from None
     if parts.scheme != "http":
-        raise DecodeError(f"LOCATION scheme {parts.scheme!r} is not http")
+        raise DecodeError(CHANNEL, f"LOCATION scheme {parts.scheme!r} is not http")
     try:
         host = IPv4Address(parts.hostname or "")
     except AddressValueError:
-        raise DecodeError("LOCATION host is not an IPv4 address") from None
+        raise DecodeError(CHANNEL, "LOCATION host is not an IPv4 address") from None
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     if any(c.isspace() or ord(c) < 0x20 for c in path):
-        raise DecodeError("LOCATION path has whitespace or control characters")
+        raise DecodeError(CHANNEL, "LOCATION path has whitespace or control characters")
     return Location(host=host, port=port, path=path)
 
 
@@ -123,7 +126,7 @@ def check_description(body: bytes) -> str:
     try:
         root = xmlsafe.parse(body, max_bytes=MAX_DESCRIPTION_BYTES)
     except xmlsafe.XmlError as exc:
-        raise DecodeError(f"description: {exc}") from None
+        raise DecodeError(CHANNEL, f"description: {exc}") from None
     if local_name(root.tag) != "root":
-        raise DecodeError("description root element is not <root>")
+        raise DecodeError(CHANNEL, "description root element is not <root>")
     return body.decode("utf-8", errors="replace")

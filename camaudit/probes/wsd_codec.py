@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from ipaddress import IPv4Address
 
 from camaudit import xmlsafe
+from camaudit.errors import DecodeError
 from camaudit.models import Evidence
 from camaudit.xmlsafe import local_name
 
@@ -34,8 +35,8 @@ MAX_PAYLOAD_BYTES = 32 * 1024
 _DISCOVERY_NAMESPACES = frozenset({WSD_NS, WSD11_NS})
 
 
-class DecodeError(ValueError):
-    """The datagram is not a ProbeMatches answering one of our Probes."""
+# The channel a DecodeError from this codec names.
+CHANNEL = "wsd"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -95,13 +96,13 @@ def parse_probe_matches(payload: bytes, *, relates_to: Collection[str]) -> list[
     """
     root = _parse_xml(payload)
     if local_name(root.tag) != "Envelope":
-        raise DecodeError(f"root element is {local_name(root.tag)!r}, not a SOAP Envelope")
+        raise DecodeError(CHANNEL, f"root element is {local_name(root.tag)!r}, not a SOAP Envelope")
     related = _find_text(root, "Header", "RelatesTo")
     if related is not None and related.strip() not in relates_to:
-        raise DecodeError("RelatesTo names a message we did not send")
+        raise DecodeError(CHANNEL, "RelatesTo names a message we did not send")
     matches_element = _find_probe_matches(root)
     if matches_element is None:
-        raise DecodeError("no ProbeMatches in the SOAP Body")
+        raise DecodeError(CHANNEL, "no ProbeMatches in the SOAP Body")
     return [
         _read_probe_match(element)
         for element in matches_element
@@ -113,7 +114,7 @@ def _parse_xml(payload: bytes) -> ET.Element:
     try:
         return xmlsafe.parse(payload, max_bytes=MAX_PAYLOAD_BYTES)
     except xmlsafe.XmlError as exc:
-        raise DecodeError(str(exc)) from None
+        raise DecodeError(CHANNEL, str(exc)) from None
 
 
 def _namespace(tag: object) -> str:

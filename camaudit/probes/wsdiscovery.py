@@ -6,6 +6,7 @@ import logging
 from collections.abc import Iterable
 from typing import ClassVar
 
+from camaudit.errors import DecodeError
 from camaudit.models import Evidence
 from camaudit.net import Datagram
 from camaudit.probes import udp_discovery, wsd_codec
@@ -54,7 +55,7 @@ class WsDiscoveryProbe(DiscoveryProbe):
         for datagram in datagrams:
             try:
                 matches = wsd_codec.parse_probe_matches(datagram.payload, relates_to=wanted)
-            except wsd_codec.DecodeError as exc:
+            except DecodeError as exc:
                 ctx.log_once(
                     "wsdiscovery: ignoring replies from %s that are not ProbeMatches",
                     datagram.sender,

@@ -9,7 +9,7 @@ from camaudit.reports import as_csv, as_html, as_json
 from camaudit.reports.table import render_table
 
 REPORTS: dict[str, Callable[[ScanResult], str]] = {
-    "json": as_json.dumps,
+    "json": as_json.render,
     "csv": as_csv.render,
     "html": as_html.render,
 }

@@ -7,13 +7,9 @@ import io
 from collections.abc import Iterable, Sequence
 
 from camaudit.models import ScanResult
-from camaudit.reports.base import (
-    clean_text,
-    evidence_line,
-    neutralise_cell,
-    ordered_devices,
-    strongest_evidence,
-)
+from camaudit.reports.base import evidence_line, neutralise_cell, strongest_evidence
+from camaudit.scanfile import order_devices
+from camaudit.untrusted import clean_text
 
 COLUMNS = (
     "ip", "mac", "maker", "brand", "model", "firmware", "serial", "device_type",
@@ -56,6 +52,6 @@ def render(result: ScanResult) -> str:
             "yes" if d.in_scope else "no",
             " | ".join(evidence_line(item) for item in strongest_evidence(d)),
         )  # fmt: skip
-        for d in ordered_devices(result.devices)
+        for d in order_devices(result.devices)
     ]
     return write_rows(COLUMNS, rows)

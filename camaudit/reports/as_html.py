@@ -9,14 +9,9 @@ import jinja2
 
 from camaudit import __version__
 from camaudit.models import ScanResult
-from camaudit.reports.base import (
-    clean_text,
-    evidence_line,
-    iso_utc,
-    ordered_devices,
-    summarise,
-    verdict_text,
-)
+from camaudit.reports.base import evidence_line, verdict_text
+from camaudit.scanfile import iso_utc, order_devices, summarise
+from camaudit.untrusted import clean_text
 
 # Bar chart geometry in SVG user units; the viewBox scales it to the screen.
 BAR_HEIGHT = 22
@@ -76,7 +71,7 @@ def context(result: ScanResult) -> dict[str, Any]:
             "label_width": LABEL_WIDTH,
             "bar_height": BAR_HEIGHT,
         },
-        "devices": ordered_devices(result.devices),
+        "devices": order_devices(result.devices),
         "verdict_text": verdict_text,
         "evidence_line": evidence_line,
     }

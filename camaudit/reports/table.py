@@ -7,16 +7,9 @@ from rich.table import Table
 from rich.text import Text
 
 from camaudit.models import ScanResult
-from camaudit.reports.base import (
-    clean_text,
-    evidence_line,
-    iso_utc,
-    ordered_devices,
-    probes_sentence,
-    strongest_evidence,
-    summarise,
-    verdict_text,
-)
+from camaudit.reports.base import evidence_line, probes_sentence, strongest_evidence, verdict_text
+from camaudit.scanfile import iso_utc, order_devices, summarise
+from camaudit.untrusted import clean_text
 
 COLUMNS = ("IP", "MAC", "maker", "brand", "model", "firmware", "serial", "type", "verdict",
            "flagged")  # fmt: skip
@@ -37,7 +30,7 @@ def build_table(result: ScanResult, width: int | None = None) -> Table:
     table = Table(title=Text(f"camaudit scan {iso_utc(result.started_at)}"), show_lines=False)
     for name in shown:
         table.add_column(Text(name), overflow="fold", no_wrap=name in KEEP_WHOLE)
-    for d in ordered_devices(result.devices):
+    for d in order_devices(result.devices):
         cells = {
             "IP": _cell(d.ip), "MAC": _cell(d.mac), "maker": _cell(d.maker),
             "brand": _cell(d.brand), "model": _cell(d.model), "firmware": _cell(d.firmware),
@@ -60,7 +53,7 @@ def render_table(result: ScanResult, console: Console) -> None:
         console.print(Text("scan was interrupted: results are partial", style="bold yellow"))
     console.print(build_table(result, console.width))
     console.print(Text("probes " + probes_sentence(result.probes)))
-    for d in ordered_devices(result.devices):
+    for d in order_devices(result.devices):
         if not d.flagged:
             continue
         console.print(

@@ -1,16 +1,14 @@
 """The simulated site for end-to-end tests: brought up once per session in its own namespaces.
 
-Needs root and `ip netns`; skips with the reason otherwise. Everything is named cal-<random id>-
-and removed in a finally, and the session refuses to start if a name would collide.
+The namespaces come from the suite's one `namespaces` fixture (tests/conftest.py): root and
+`ip netns` or a skip with the reason, names cal-<random id>-, always removed.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
-import os
-import secrets
 import shutil
-import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -20,45 +18,14 @@ from typing import Any
 
 import pytest
 
-from camaudit.lab import control, topology
-from camaudit.lab.site import SITES_DIR, Site, load_site
+from camlab import control
+from camlab.site import SITES_DIR, Site, load_site
+from tests.conftest import Namespaces
 
 SITE_FILE = SITES_DIR / "selftest.toml"
 SCAN_TIMEOUT_S = 180.0
 # Short listening windows and a high rate: the lab answers at once and nothing else is on it.
 FAST = ("--listen", "1", "--timeout", "2", "--rate", "5000")
-
-
-def netns_unavailable() -> str | None:
-    """Why namespace tests cannot run here, or None when they can."""
-    if os.geteuid() != 0:
-        return "needs root to create network namespaces"
-    if shutil.which("ip") is None:
-        return "iproute2 `ip` is not installed"
-    name = f"cal-p{secrets.token_hex(4)}-probe"
-    try:
-        done = subprocess.run(
-            ["ip", "netns", "add", name], capture_output=True, text=True, timeout=10, check=False
-        )
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        return f"`ip netns add` failed: {exc}"
-    finally:
-        subprocess.run(["ip", "netns", "del", name], capture_output=True, timeout=10, check=False)
-    if done.returncode != 0:
-        return f"`ip netns add` failed: {done.stderr.strip()}"
-    return None
-
-
-def fresh_labid() -> str:
-    """A random lab id whose names collide with nothing that exists (refuses to run otherwise)."""
-    labid = "t" + secrets.token_hex(4)
-    clash = topology.list_namespaces(labid)
-    if clash or topology.run_dir(labid).exists():
-        pytest.exit(
-            f"namespace names for lab {labid} already exist ({clash}); refusing to run",
-            returncode=3,
-        )
-    return labid
 
 
 @dataclass
@@ -97,34 +64,31 @@ class LabHandle:
         return control.requests_seen(self.labid)
 
 
-def running_lab(site_file: Path) -> Iterator[LabHandle]:
+@contextlib.contextmanager
+def running_lab(namespaces: Namespaces, site_file: Path) -> Iterator[LabHandle]:
     """A site up in fresh namespaces for as long as the caller holds it, always taken down."""
-    reason = netns_unavailable()
-    if reason:
-        pytest.skip(reason)
-    labid = fresh_labid()
-    # NOTE: not tmp_path_factory: concurrent pytest sessions on one machine prune each other's
-    # numbered base temp folders, and the scans write into this folder from another process.
-    workdir = Path(tempfile.mkdtemp(prefix=f"camaudit-e2e-{labid}-"))
-    try:
-        result = control.up(str(site_file), labid=labid)
-        yield LabHandle(labid=labid, site=result.site, workdir=workdir)
-    finally:
-        control.down(labid)
-        shutil.rmtree(workdir, ignore_errors=True)
-    assert topology.list_namespaces(labid) == [], "namespaces left behind"
+    with namespaces.site(site_file) as result:
+        # NOTE: not tmp_path_factory: concurrent pytest sessions on one machine prune each
+        # other's numbered base temp folders, and the scans write here from another process.
+        workdir = Path(tempfile.mkdtemp(prefix=f"camaudit-e2e-{result.labid}-"))
+        try:
+            yield LabHandle(labid=result.labid, site=result.site, workdir=workdir)
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
-def lab() -> Iterator[LabHandle]:
+def lab(namespaces: Namespaces) -> Iterator[LabHandle]:
     """The self-test site, up for the whole session, always taken down afterwards."""
-    yield from running_lab(SITE_FILE)
+    with running_lab(namespaces, SITE_FILE) as handle:
+        yield handle
 
 
 @pytest.fixture(scope="module")
-def default_lab() -> Iterator[LabHandle]:
-    """The default site (every shipped persona; what `camaudit demo` scans), up for one module."""
-    yield from running_lab(SITES_DIR / "default.toml")
+def default_lab(namespaces: Namespaces) -> Iterator[LabHandle]:
+    """The default site (every shipped persona; what the demo scans), up for one module."""
+    with running_lab(namespaces, SITES_DIR / "default.toml") as handle:
+        yield handle
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from camaudit.lab.site import SITES_DIR, load_site
+from camlab.site import SITES_DIR, load_site
 from tests.e2e.conftest import LabHandle
 
 pytestmark = pytest.mark.netns

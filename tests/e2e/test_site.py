@@ -13,9 +13,10 @@ from typing import Any
 
 import pytest
 
-from camaudit.lab import control, topology
-from camaudit.lab.site import PlacedDevice
-from tests.e2e.conftest import SITE_FILE, LabHandle, fresh_labid, netns_unavailable, static_site
+from camlab import control, topology
+from camlab.site import PlacedDevice
+from tests.conftest import Namespaces
+from tests.e2e.conftest import SITE_FILE, LabHandle, static_site
 
 pytestmark = pytest.mark.netns
 
@@ -179,12 +180,9 @@ def test_no_targets_scans_the_scanners_own_network(lab: LabHandle) -> None:
     assert not any(ip.startswith("198.18.") for ip in found)
 
 
-def test_down_removes_everything_even_after_a_crash() -> None:
+def test_down_removes_everything_even_after_a_crash(namespaces: Namespaces) -> None:
     """A lab whose responder was killed is still removed completely by `down`."""
-    reason = netns_unavailable()
-    if reason:
-        pytest.skip(reason)
-    labid = fresh_labid()
+    labid = namespaces.new_id()
     try:
         result = control.up(str(SITE_FILE), labid=labid)
         os.kill(result.responder_pid, signal.SIGKILL)
@@ -198,12 +196,9 @@ def test_down_removes_everything_even_after_a_crash() -> None:
     assert not topology.run_dir(labid).exists()
 
 
-def test_down_stops_a_responder_whose_pid_file_was_lost() -> None:
+def test_down_stops_a_responder_whose_pid_file_was_lost(namespaces: Namespaces) -> None:
     """`down` finds the lab's responder by its command line when the pid file is gone."""
-    reason = netns_unavailable()
-    if reason:
-        pytest.skip(reason)
-    labid = fresh_labid()
+    labid = namespaces.new_id()
     pid = 0
     try:
         result = control.up(str(SITE_FILE), labid=labid)
@@ -212,7 +207,7 @@ def test_down_stops_a_responder_whose_pid_file_was_lost() -> None:
     finally:
         control.down(labid)
         survivor = pid and Path(f"/proc/{pid}/cmdline").exists()
-        if survivor and b"camaudit.lab.responder" in Path(f"/proc/{pid}/cmdline").read_bytes():
+        if survivor and b"camlab.responder" in Path(f"/proc/{pid}/cmdline").read_bytes():
             os.kill(pid, signal.SIGKILL)  # only our own responder, so the test leaves nothing
             os.waitpid(pid, 0)
         else:

@@ -44,10 +44,21 @@ def identify_alone(database: Database, *evidence: tuple[str, str]) -> Device:
     return device
 
 
+def test_the_negative_corpus_is_there_and_not_empty() -> None:
+    """A missing folder or empty files would make every corpus test below pass on nothing."""
+    paths = sorted(NEGATIVES.glob("*.txt"))
+    assert paths, f"no negative corpus files in {NEGATIVES}"
+    empty = [p.name for p in paths if not p.read_text(encoding="utf-8").strip()]
+    assert not empty, f"empty negative corpus files: {empty}"
+    assert len(negative_cases()) >= len(paths)
+
+
 def test_every_negative_file_names_a_known_channel(database: Database) -> None:
     """A misnamed corpus file would silently test nothing."""
     channels = {item.channel for item in database.files}
-    for path in NEGATIVES.glob("*.txt"):
+    paths = sorted(NEGATIVES.glob("*.txt"))
+    assert paths, f"no negative corpus files in {NEGATIVES}"
+    for path in paths:
         assert channel_of(path) in channels, path.name
 
 

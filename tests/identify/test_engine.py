@@ -100,6 +100,15 @@ def test_other_channels_are_not_consulted(write_db: WriteFiles) -> None:
     assert match_value("rtsp.server", "AcmeWebs/1.2", db) == []
 
 
+# A whole ProbeMatch as a real unit sends it (Haicam's DS-2CD2385G1-I sample, abridged).
+COMPLETE_SADP = (
+    "<ProbeMatch><Uuid>e8ecfe09-90e4-44c0-842b-703f46b58c81</Uuid><Types>inquiry</Types>"
+    "<DeviceDescription>DS-2CD2385G1-I</DeviceDescription>"
+    "<DeviceSN>DS-2CD2385G1-I20200414AAWRE33842150</DeviceSN><MAC>58-50-ed-1f-e3-85</MAC>"
+    "<SoftwareVersion>V5.6.2build 190701</SoftwareVersion></ProbeMatch>"
+)
+
+
 def test_field_rules_only_see_their_decoded_field(write_db: WriteFiles) -> None:
     """A sadp rule with field = DeviceDescription reads that element only."""
     db = write_db(sadp=SADP)
@@ -142,8 +151,7 @@ def test_a_derived_match_is_no_surer_than_the_match_that_fed_it(write_db: WriteF
     hits = match_host([ev("http.title", "DS-2CD2385G1-I")], db)
     derived = [h for h in hits if h.evidence.channel == "model"]
     assert [h.match.confidence for h in derived] == [0.3]
-    reply = "<ProbeMatch><DeviceDescription>DS-2CD2385G1-I</DeviceDescription></ProbeMatch>"
-    strong = match_host([ev("sadp", reply)], write_db(sadp=SADP))
+    strong = match_host([ev("sadp", COMPLETE_SADP)], write_db(sadp=SADP))
     assert strong[0].match.confidence == 0.95
 
 

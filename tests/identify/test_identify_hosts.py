@@ -76,7 +76,11 @@ LOREX = (
     '{"mac" : "00:1f:54:a9:2e:58", "method" : "client.notifyDevInfo", "params" : {"deviceInfo" :'
     ' {"DeviceClass" : "IPC", "DeviceType" : "W461ASC", "Vendor" : "Lorex"}}}'
 )
-HIK = "<ProbeMatch><DeviceDescription>DS-2CD2385G1-I</DeviceDescription></ProbeMatch>"
+HIK = (  # a whole reply: a fragment without serial, MAC and firmware could only hint
+    "<ProbeMatch><DeviceDescription>DS-2CD2385G1-I</DeviceDescription>"
+    "<DeviceSN>DS-2CD2385G1-I20200414AAWRE33842150</DeviceSN><MAC>58-50-ed-1f-e3-85</MAC>"
+    "<SoftwareVersion>V5.6.2build 190701</SoftwareVersion></ProbeMatch>"
+)
 
 
 def test_a_small_site_is_identified(write_db: WriteFiles) -> None:

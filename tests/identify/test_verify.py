@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from camaudit.commands.fingerprints import fingerprints_group
 from camaudit.errors import FingerprintError
 from camaudit.identify import verify
-from camaudit.identify.commands import fingerprints_group
 from camaudit.identify.loader import Database, load_file
 from tests.identify.conftest import WriteFiles
 
@@ -25,7 +25,7 @@ GOOD = """
     pattern = '^Dahua Rtsp Server$'
     facts = { maker = "dahua", device_type = "ip-camera" }
     confidence = 0.9
-    source = "rapid7/recog xml/rtsp_servers.xml"
+    source = "https://github.com/rapid7/recog/blob/main/xml/rtsp_servers.xml (Dahua Rtsp Server)"
     counterexamples = ["GStreamer RTSP server"]
 
     [[fingerprint.example]]
@@ -62,7 +62,7 @@ def test_sound_rule_has_no_problems(write_db: WriteFiles) -> None:
             "expected 'hikvision'",
         ),
         ('["GStreamer RTSP server"]', '["Dahua Rtsp Server"]', "counterexample"),
-        ('source = "rapid7/recog xml/rtsp_servers.xml"', 'source = ""', "source is missing"),
+        ('source = "https://github.com/rapid7', 'source = "', "not a public https:// URL"),
         ('id = "zz-test-dahua-rtsp"', 'id = "Dahua_RTSP"', "not kebab-case"),
         ("'^Dahua Rtsp Server$'", "'^(a|aa)+$'", "slow on hostile input"),
         ("'^Dahua Rtsp Server$'", "'^Dahua Rtsp Server$'\n    match = \"search\"", "not allowed"),
@@ -77,6 +77,59 @@ def test_each_check_reports_its_problem(
     [rule] = list(db.rules())
     found = verify.problems(rule, db)
     assert any(expected in problem for problem in found), found
+
+
+SOURCE_LINE = (
+    'source = "https://github.com/rapid7/recog/blob/main/xml/rtsp_servers.xml (Dahua Rtsp Server)"'
+)
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        ("", "source is missing"),
+        ("/work/shared/facts/protocols.md section 4", "local path"),
+        ("shared/facts/mac-prefixes.md", "local path"),
+        ("../recog/xml/rtsp_servers.xml", "local path"),
+        ("file:///usr/share/nmap/nmap-service-probes", "local path"),
+        ("rapid7/recog xml/rtsp_servers.xml", "not a public https:// URL"),
+        ("http://svn.nmap.org/nmap/nmap-service-probes", "not a public https:// URL"),
+        (
+            "https://svn.nmap.org/nmap/nmap-service-probes; /usr/share/nmap/nmap-service-probes",
+            "not a public https:// URL",
+        ),
+        ("https://example.com/x; see the shared folder", "not a public https:// URL"),
+    ],
+)
+def test_source_must_be_a_public_url(write_db: WriteFiles, source: str, expected: str) -> None:
+    """A rule citing a local path, a repo shorthand or nothing fails verify."""
+    assert SOURCE_LINE in GOOD
+    db = write_db(rtsp_server=GOOD.replace(SOURCE_LINE, f"source = {source!r}"))
+    found = rule_problems(db, "zz-test-dahua-rtsp")
+    assert any(expected in problem for problem in found), found
+
+
+def test_public_url_sources_pass() -> None:
+    """Several URL entries, each with an optional note, are a sound citation."""
+    assert (
+        verify.source_problems(
+            "https://svn.nmap.org/nmap/nmap-service-probes (Dahua Rtsp Server); "
+            "https://github.com/rapid7/recog/blob/main/xml/rtsp_servers.xml"
+        )
+        == []
+    )
+
+
+def test_cli_verify_rejects_local_source(tmp_path: Path) -> None:
+    """`fingerprints verify` exits 1 on a file whose rule cites a local path."""
+    bad = tmp_path / "rtsp_server.toml"
+    bad.write_text(
+        textwrap.dedent(GOOD).replace(SOURCE_LINE, 'source = "/work/shared/facts/protocols.md"'),
+        "utf-8",
+    )
+    result = CliRunner().invoke(fingerprints_group, ["verify", str(bad)])
+    assert result.exit_code == 1
+    assert "local path" in result.output
 
 
 def test_shadowed_example_is_reported(write_db: WriteFiles) -> None:
@@ -169,9 +222,7 @@ def test_cli_verify_and_match(tmp_path: Path) -> None:
     bad = tmp_path / "bad" / "rtsp_server.toml"
     bad.parent.mkdir()
     bad.write_text(
-        textwrap.dedent(GOOD)
-        .replace('source = "rapid7', 'source = "')
-        .replace('xml/rtsp_servers.xml"', '"'),
+        textwrap.dedent(GOOD).replace(SOURCE_LINE, 'source = ""'),
         "utf-8",
     )
     bad.write_text(

@@ -9,10 +9,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from zeroconf import DNSOutgoing, DNSQuestion, const
 
-from camaudit.lab.device import DeviceContext, RequestLog
-from camaudit.lab.persona import SELFTEST_DIR, Instance, load_all
-from camaudit.lab.serve_discovery import UDP_CHANNELS, dhip_frame, dhip_unframe
-from camaudit.lab.serve_http import HttpServer, Request
+from camlab.device import DeviceContext, RequestLog
+from camlab.persona import SELFTEST_DIR, Instance, load_all
+from camlab.serve_discovery import UDP_CHANNELS, dhip_frame, dhip_unframe
+from camlab.serve_http import HttpServer, Request
 
 PERSONAS = load_all([SELFTEST_DIR])
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from camaudit.errors import LabError
-from camaudit.lab.persona import SELFTEST_DIR, Instance, derive_mac, load_all, load_persona
-from camaudit.lab.site import SITES_DIR, load_site, site_path, to_plan
+from camlab.errors import LabError
+from camlab.persona import SELFTEST_DIR, Instance, derive_mac, load_all, load_persona
+from camlab.site import SITES_DIR, load_site, site_path, to_plan
 
 MINIMAL = """
 id = "{stem}"

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from camaudit.lab.persona import Persona, load_all
+from camlab.persona import Persona, load_all
 
 REPO = Path(__file__).resolve().parents[2]
 # shared/ lies beside the checkout (CI copies it there); /work/shared in the developers' sessions.
@@ -143,10 +143,7 @@ class TestStructure:
     def test_every_body_file_is_used(self) -> None:
         """No orphan HTML bodies: each file under bodies/ is served by some persona."""
         used = {name for persona in PERSONAS.values() for name in persona.bodies}
-        on_disk = {
-            f"bodies/{p.name}"
-            for p in (REPO / "camaudit" / "lab" / "personas" / "bodies").iterdir()
-        }
+        on_disk = {f"bodies/{p.name}" for p in (REPO / "camlab" / "personas" / "bodies").iterdir()}
         assert on_disk - used == set()
 
 

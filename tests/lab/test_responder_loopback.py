@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import datetime as dt
 import hashlib
 import json
 import socket
@@ -18,10 +19,10 @@ import pytest
 from cryptography import x509
 from zeroconf import DNSIncoming, DNSOutgoing, DNSQuestion, const
 
-from camaudit.lab.device import DeviceContext, RequestLog
-from camaudit.lab.persona import SELFTEST_DIR, Instance, derive_mac, load_all
-from camaudit.lab.responder import Responder, loopback_device, reply_allowed
-from camaudit.lab.serve_discovery import dhip_frame
+from camlab.device import DeviceContext, RequestLog
+from camlab.persona import SELFTEST_DIR, Instance, derive_mac, load_all
+from camlab.responder import Responder, loopback_device, reply_allowed
+from camlab.serve_discovery import dhip_frame
 
 PERSONAS = load_all([SELFTEST_DIR])
 ADDRESSES = {
@@ -126,7 +127,9 @@ async def test_http_routes_keep_raw_header_names_and_order(lab: Lab) -> None:
     hik = lab.device("selftest-hikvision-dome")
     reply = await http(hik, b"GET /?x=1 HTTP/1.1\r\n\r\n")
     assert reply.startswith(b"HTTP/1.1 302 Redirect\r\nServer: App-webs/\r\n")
-    assert b"Location: http://127.0.0.21/doc/page/login.asp" in reply
+    # On loopback the persona's port 80 is served elsewhere; its own URLs say where.
+    web = hik.bound[("tcp", 80)]
+    assert f"Location: http://127.0.0.21:{web}/doc/page/login.asp".encode() in reply
     assert (await http(hik, b"GET /nothing HTTP/1.1\r\n\r\n")).startswith(b"HTTP/1.1 404")
 
 
@@ -178,9 +181,9 @@ def post(body: bytes) -> bytes:
     )
 
 
-def username_token(user: str, password: str) -> str:
+def username_token(user: str, password: str, created: str | None = None) -> str:
     nonce = b"0123456789abcdef"
-    created = "2026-01-01T00:00:00Z"
+    created = created or dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     digest = base64.b64encode(
         hashlib.sha1(nonce + created.encode() + password.encode()).digest()  # noqa: S324
     ).decode()  # noqa: S324
@@ -208,6 +211,11 @@ async def test_onvif_time_is_open_and_device_information_needs_the_lab_credentia
         hik, post(soap("<tds:GetDeviceInformation/>", username_token("admin", "guess")))
     )
     assert wrong.startswith(b"HTTP/1.1 401")
+    stale = username_token("admin", "lab-only-not-secret", created="2016-01-01T00:00:00Z")
+    # Created far from the device's clock: refused, as cameras refuse a replayed token.
+    assert (await http(hik, post(soap("<tds:GetDeviceInformation/>", stale)))).startswith(
+        b"HTTP/1.1 401"
+    )
     allowed = await http(
         hik,
         post(soap("<tds:GetDeviceInformation/>", username_token("admin", "lab-only-not-secret"))),
@@ -231,7 +239,7 @@ async def test_wsdiscovery_unicast_probe_gets_a_probe_match_relating_to_it(lab: 
     [reply] = await udp(hik, 3702, probe)
     assert f"<wsadis:RelatesTo>{message_id}</wsadis:RelatesTo>".encode() in reply
     assert b"onvif://www.onvif.org/name/HIKVISION%20DS-2CD2385G1-I" in reply
-    assert b"http://127.0.0.21/onvif/device_service" in reply
+    assert f"http://127.0.0.21:{hik.bound[('tcp', 80)]}/onvif/device_service".encode() in reply
     printer_probe = probe.replace(b"dn:NetworkVideoTransmitter", b"dn:PrintDeviceType")
     assert await udp(hik, 3702, printer_probe) == []  # match_types = "nvt"
 

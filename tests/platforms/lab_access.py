@@ -1,6 +1,6 @@
 """The one place the platform tests name the simulated site's package.
 
-The lab moves from camaudit.lab to a top-level camlab package; only the import below changes.
+The simulated site is the top-level camlab package, beside camaudit.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import socket
 from collections.abc import Callable
 from ipaddress import IPv4Address
 
-from camaudit.lab import control, device, persona, responder, serve_discovery, site, topology
+from camlab import control, device, persona, responder, serve_discovery, site, topology
 
 __all__ = ["UDP_CHANNELS", "control", "loopback_site", "topology"]
 

@@ -47,7 +47,7 @@ sys.argv = ["camaudit", *sys.argv[1:]]
 if sys.argv[1:2] == ["--python"]:  # run a snippet instead of the CLI (the test's own checks)
     exec(sys.argv[2])
 else:
-    from camaudit.cli import main
+    from camaudit.commands import main
 
     main()
 """

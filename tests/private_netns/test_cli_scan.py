@@ -3,45 +3,24 @@
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
-from camaudit.cli import main
+from camaudit.commands import main
+from camlab.loopback import device, serving_in_thread
 
 CAMERA = "127.0.0.62"
 
 
-class _OldHikvisionFirmware(BaseHTTPRequestHandler):
-    """Answers like an older Hikvision web server: a redirect with its server family's name."""
-
-    server_version = "DNVRS-Webs"
-    sys_version = ""
-
-    def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
-        self.send_response(302)
-        self.send_header("Location", "/doc/page/login.asp")
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def log_message(self, *args: object) -> None:
-        """Quiet."""
-
-
 @pytest.fixture
 def camera_port() -> Iterator[int]:
-    server = ThreadingHTTPServer((CAMERA, 0), _OldHikvisionFirmware)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield server.server_address[1]
-    finally:
-        server.shutdown()
-        server.server_close()
+    """An older Hikvision camera's web server (camlab persona, HTTP only); its port."""
+    camera = device("hikvision-ds-2cd2722fwd-izs", CAMERA, channels={"http"})
+    with serving_in_thread([camera]) as site:
+        yield site.devices[0].bound[("tcp", 80)]
 
 
 def scan(port: int, *extra: str) -> tuple[int, str, str]:

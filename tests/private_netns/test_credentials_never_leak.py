@@ -3,60 +3,50 @@ the JSON report or the inventory database (and the CLI has no option to pass the
 
 from __future__ import annotations
 
-import asyncio
+import dataclasses
 import json
 import logging
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from aiohttp import web
 from click.testing import CliRunner
 
-from camaudit.cli import main
-from tests.probes.responders_onvif import OnvifDevice
+from camaudit.commands import main
+from camlab.loopback import LoopbackSite, device, serving_in_thread
+from camlab.persona import find_persona
 
 CAMERA = "127.0.0.63"
 PASSWORD = "s3cret-Only-In-Env-7f1c"  # noqa: S105 - a test device's password
+PERSONA = "selftest-hikvision-dome"  # GetDeviceInformation refused (401) without a valid token
 
 
 @pytest.fixture
-def onvif_device() -> Iterator[tuple[OnvifDevice, int]]:
-    """An ONVIF device that refuses GetDeviceInformation without a valid token, in a thread."""
-    device = OnvifDevice(auth="digest-401", password=PASSWORD)
-    loop = asyncio.new_event_loop()
-    started = threading.Event()
-    state: dict[str, object] = {}
+def onvif_device() -> Iterator[tuple[LoopbackSite, int]]:
+    """A camlab ONVIF device whose account has PASSWORD, served from a thread; (site, port)."""
+    persona = find_persona(PERSONA)
+    onvif = {**persona.raw["onvif"], "password": PASSWORD}
+    persona = dataclasses.replace(persona, raw={**persona.raw, "onvif": onvif})
+    camera = device(PERSONA, CAMERA, channels={"onvif"}, persona=persona)
+    with serving_in_thread([camera]) as site:
+        yield site, site.devices[0].bound[("tcp", onvif["port"])]
 
-    async def serve() -> None:
-        runner = web.AppRunner(device.app(), access_log=None)
-        await runner.setup()
-        site = web.TCPSite(runner, CAMERA, 0)
-        await site.start()
-        state["runner"] = runner
-        state["port"] = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]  # noqa: SLF001
-        started.set()
 
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
-    asyncio.run_coroutine_threadsafe(serve(), loop)
-    assert started.wait(10)
-    try:
-        yield device, int(state["port"])  # type: ignore[call-overload]
-    finally:
-        runner = state["runner"]
-        asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(10)  # type: ignore[attr-defined]
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(10)
+def accepted_tokens(site: LoopbackSite) -> int:
+    """How many GetDeviceInformation requests carried a token the device accepted."""
+    return sum(
+        1
+        for record in site.asked(CAMERA)
+        if record["channel"] == "onvif" and record["summary"].endswith("token=True")
+    )
 
 
 def test_the_password_is_used_once_and_found_nowhere(
-    onvif_device: tuple[OnvifDevice, int], tmp_path: Path, caplog: pytest.LogCaptureFixture
+    onvif_device: tuple[LoopbackSite, int], tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     """One authenticated GetDeviceInformation works; no byte camaudit wrote holds the password."""
     caplog.set_level(logging.DEBUG)
-    device, port = onvif_device
+    site, port = onvif_device
     report, db = tmp_path / "scan.json", tmp_path / "inventory.sqlite3"
     result = CliRunner().invoke(
         main,
@@ -82,7 +72,7 @@ def test_the_password_is_used_once_and_found_nowhere(
         env={"CAMAUDIT_ONVIF_USER": "admin", "CAMAUDIT_ONVIF_PASSWORD": PASSWORD},
     )
     assert result.exit_code == 0, result.stderr
-    assert device.accepted_tokens == 1
+    assert accepted_tokens(site) == 1
     (found,) = json.loads(report.read_text())["devices"]
     assert "onvif.device_information" in {item["channel"] for item in found["evidence"]}
     written = {

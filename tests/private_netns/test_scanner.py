@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 from ipaddress import IPv4Address
 from typing import ClassVar
 
-from aiohttp import web
 from blockbuster import blockbuster_ctx
 
 from camaudit.errors import ProbeError, ProbeUnavailable
@@ -19,27 +20,19 @@ from camaudit.probes.base import DiscoveryProbe, HostProbe, HostTarget, ProbeCon
 from camaudit.probes.http_banner import HttpBannerProbe
 from camaudit.scanner import Scanner
 from camaudit.targets import build_scope
+from camlab.loopback import device, serving
 
 CAMERA = "127.0.0.61"
+CAMERA_PERSONA = "hikvision-ds-2cd2722fwd-izs"
 OUTSIDER = IPv4Address("127.0.0.99")
 
 
-async def start_web(address: str, server_header: str) -> tuple[web.AppRunner, int]:
-    """An HTTP responder on loopback that answers like an embedded camera web server."""
-
-    async def index(_request: web.Request) -> web.Response:
-        return web.Response(
-            status=302, headers={"Server": server_header, "Location": "/doc/page/login.asp"}
-        )
-
-    app = web.Application()
-    app.router.add_get("/", index)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, address, 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    return runner, port
+@contextlib.asynccontextmanager
+async def camera_web() -> AsyncIterator[int]:
+    """An embedded camera web server on CAMERA (camlab's older Hikvision firmware persona:
+    a 302 with Server DNVRS-Webs), HTTP only; yields its port."""
+    async with serving([device(CAMERA_PERSONA, CAMERA, channels={"http"})]) as site:
+        yield site.devices[0].bound[("tcp", 80)]
 
 
 def scanner_for(
@@ -99,11 +92,8 @@ class RecordsHosts(HostProbe):
 
 async def test_a_hikvision_web_server_on_loopback_is_found_and_flagged() -> None:
     """Sweep finds the open port, the banner probe reads the Server header, policy flags it."""
-    runner, port = await start_web(CAMERA, "DNVRS-Webs")
-    try:
+    async with camera_web() as port:
         result = await scanner_for(port, [HttpBannerProbe()]).run()
-    finally:
-        await runner.cleanup()
     (device,) = result.devices
     assert (str(device.ip), device.maker, device.flagged) == (CAMERA, "hikvision", True)
     assert {item.channel for item in device.evidence} >= {"tcp.open", "http.server"}
@@ -114,14 +104,11 @@ async def test_a_hikvision_web_server_on_loopback_is_found_and_flagged() -> None
 
 async def test_failing_hanging_and_unavailable_probes_are_reported_not_fatal() -> None:
     """Each broken probe becomes a failed/skipped outcome; the working probe's device is there."""
-    runner, port = await start_web(CAMERA, "DNVRS-Webs")
-    try:
+    async with camera_web() as port:
         result = await scanner_for(
             port,
             [NeedsRoot(), HttpBannerProbe(), Explodes(), Hangs()],
         ).run()
-    finally:
-        await runner.cleanup()
     outcomes = {outcome.probe: outcome for outcome in result.probes}
     assert outcomes["needs_root"].status is ProbeStatus.SKIPPED
     assert "run as root" in outcomes["needs_root"].detail
@@ -135,11 +122,8 @@ async def test_failing_hanging_and_unavailable_probes_are_reported_not_fatal() -
 async def test_hosts_heard_from_outside_the_scope_are_recorded_but_never_probed() -> None:
     """An out-of-scope reply shows up as a device with in_scope false, and no host probe asks it."""
     RecordsHosts.seen.clear()
-    runner, port = await start_web(CAMERA, "DNVRS-Webs")
-    try:
+    async with camera_web() as port:
         result = await scanner_for(port, [HearsAnOutsider(), RecordsHosts()]).run()
-    finally:
-        await runner.cleanup()
     outsider = next(device for device in result.devices if device.ip == OUTSIDER)
     assert outsider.in_scope is False
     assert RecordsHosts.seen == [IPv4Address(CAMERA)]
@@ -147,15 +131,12 @@ async def test_hosts_heard_from_outside_the_scope_are_recorded_but_never_probed(
 
 async def test_a_cancelled_scan_returns_what_it_found_marked_interrupted() -> None:
     """Ctrl-C (cancellation) during host probes still yields the sweep's evidence."""
-    runner, port = await start_web(CAMERA, "DNVRS-Webs")
-    try:
+    async with camera_web() as port:
         scanner = scanner_for(port, [Hangs()], probe_timeout_s=30.0)
         task = asyncio.ensure_future(scanner.run())
         await asyncio.sleep(0.5)
         task.cancel()
         result = await task
-    finally:
-        await runner.cleanup()
     assert result.interrupted
     assert [str(device.ip) for device in result.devices] == [CAMERA]
 
@@ -175,14 +156,11 @@ class HearsAMac(DiscoveryProbe):
 
 async def test_a_scan_with_every_probe_never_blocks_the_event_loop() -> None:
     """blockbuster raises on any blocking call (file, socket, sleep) made on the loop's thread."""
-    runner, port = await start_web(CAMERA, "DNVRS-Webs")
     short = {f"{name}_listen_s": 0.3 for name in ("wsd", "ssdp", "sadp", "dhip", "mdns", "arp")}
-    try:
+    async with camera_web() as port:
         scanner = scanner_for(port, [probe() for probe in ALL_PROBES] + [HearsAMac()], **short)
         with blockbuster_ctx():
             result = await scanner.run()
-    finally:
-        await runner.cleanup()
     assert {outcome.probe for outcome in result.probes} >= {"http_banner", "sadp", "arp"}
     assert all(outcome.status is not ProbeStatus.FAILED for outcome in result.probes)
     assert [(str(d.ip), d.maker) for d in result.devices] == [(CAMERA, "hikvision")]
@@ -199,11 +177,8 @@ class HasABug(HostProbe):
 
 async def test_a_bug_in_one_probe_is_reported_and_the_scan_goes_on() -> None:
     """An unexpected exception becomes a failed outcome naming it; other probes' results stay."""
-    runner, port = await start_web(CAMERA, "DNVRS-Webs")
-    try:
+    async with camera_web() as port:
         result = await scanner_for(port, [HasABug(), HttpBannerProbe()]).run()
-    finally:
-        await runner.cleanup()
     outcomes = {outcome.probe: outcome for outcome in result.probes}
     assert outcomes["has_a_bug"].status is ProbeStatus.FAILED
     assert "internal error (ValueError" in outcomes["has_a_bug"].detail

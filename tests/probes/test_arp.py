@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -14,13 +13,14 @@ from pathlib import Path
 
 import pytest
 
+from camaudit.identity import normalise_mac
 from camaudit.neighbour_table import Neighbour, parse_proc_net_arp
 from camaudit.net import Interface
 from camaudit.options import ScanOptions
 from camaudit.probes.arp import ArpProbe, on_link_targets, read_neighbour_table
 from camaudit.probes.base import ProbeContext
-from camaudit.probes.neighbours import normalise_mac
 from camaudit.targets import build_scope
+from tests.conftest import Namespaces
 
 NEEDS_ROOT = "arp: needs root (CAP_NET_RAW) for an ARP sweep; run as root or use --skip-probe arp"
 HELPER = Path(__file__).with_name("arp_in_netns.py")
@@ -128,20 +128,14 @@ def _must(*args: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def site() -> Iterator[Site]:
-    """Namespaces cah5-s-<pid> (198.51.100.1/24) and cah5-c-<pid> (.2), deleted afterwards."""
-    if os.geteuid() != 0:
-        pytest.skip("needs root to create network namespaces (ip netns)")
-    if shutil.which("ip") is None:
-        pytest.skip("iproute2 `ip` is not installed")
-    scanner, camera = f"cah5-s-{os.getpid()}", f"cah5-c-{os.getpid()}"
-    created: list[str] = []
+def site(namespaces: Namespaces) -> Iterator[Site]:
+    """Two namespaces from the suite's one fixture: cal-<id>-s (198.51.100.1/24) and
+    cal-<id>-c (.2), removed by their lab id afterwards."""
+    labid = namespaces.new_id()
+    scanner, camera = f"cal-{labid}-s", f"cal-{labid}-c"
     try:
         for name in (scanner, camera):
-            done = _ip("netns", "add", name)
-            if done.returncode != 0:
-                pytest.skip(f"ip netns is not permitted here: {done.stderr.strip()}")
-            created.append(name)
+            _must("netns", "add", name)
         # The veth pair is born inside the scanner namespace and its peer inside the camera's:
         # it never exists in (or links to) the host's own namespace.
         _must(
@@ -167,8 +161,7 @@ def site() -> Iterator[Site]:
             _must("-n", namespace, "link", "set", link, "up")
         yield Site(scanner=scanner, camera=camera, camera_mac=camera_mac)
     finally:
-        for name in created:
-            _ip("netns", "del", name)
+        namespaces.remove(labid)
 
 
 def run_probe(site: Site, *options: str, wrapper: tuple[str, ...] = ()) -> dict[str, object]:

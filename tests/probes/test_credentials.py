@@ -7,7 +7,6 @@ from ipaddress import IPv4Address
 from pathlib import Path
 
 import pytest
-from responders_onvif import OnvifDevice, http_server, make_ctx
 
 from camaudit.credentials import Credentials, load_onvif_credentials, mode_is_private
 from camaudit.errors import ConfigError
@@ -15,6 +14,8 @@ from camaudit.models import Evidence
 from camaudit.options import ScanOptions
 from camaudit.probes.base import HostTarget
 from camaudit.probes.onvif import OnvifProbe
+from camlab.replay import http_server
+from tests.probes.kit import OnvifDevice, make_ctx
 
 SECRET = "Zq7-very-distinct-secret"  # noqa: S105 - test value
 

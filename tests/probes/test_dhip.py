@@ -10,30 +10,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from camaudit.errors import DecodeError
 from camaudit.options import ScanOptions
 from camaudit.probes import dhip_codec, sadp_codec
 from camaudit.probes.base import ProbeContext
 from camaudit.probes.dhip import DhipProbe
 from camaudit.targets import build_scope
-
-try:  # the helper sits beside this file; its import name depends on pytest's rootdir layout
-    from tests.probes.responders_vendor import (
-        DATA,
-        constant,
-        dhip_device,
-        dhip_header,
-        echo,
-        responders,
-    )
-except ImportError:
-    from responders_vendor import (  # type: ignore[no-redef]
-        DATA,
-        constant,
-        dhip_device,
-        dhip_header,
-        echo,
-        responders,
-    )
+from camlab.replay import constant, dhip_device, dhip_header, echo, responders
+from tests.probes.kit import DATA
 
 DAHUA = (DATA / "dhip" / "ipc-hdw5421s.json").read_bytes()
 LOREX = (DATA / "dhip" / "lorex-w461asc.json").read_bytes()
@@ -193,7 +177,7 @@ class TestReply:
     )
     def test_things_that_are_not_dhip_raise_decode_error(self, data: bytes) -> None:
         """Empty, one byte, headers alone, non-objects, deep nesting, oversize, SADP: refused."""
-        with pytest.raises(dhip_codec.DecodeError):
+        with pytest.raises(DecodeError):
             dhip_codec.parse_reply(data)
 
     @given(st.binary(max_size=2048))
@@ -201,7 +185,7 @@ class TestReply:
         """Hostile bytes either parse or raise DecodeError, never anything else."""
         try:
             reply = dhip_codec.parse_reply(data)
-        except dhip_codec.DecodeError:
+        except DecodeError:
             return
         assert reply.text.startswith("{")
 
@@ -210,7 +194,7 @@ class TestReply:
         """A valid header with a hostile body either parses or raises DecodeError."""
         try:
             reply = dhip_codec.parse_reply(dhip_header(body) + body)
-        except dhip_codec.DecodeError:
+        except DecodeError:
             return
         assert "DHIP" not in reply.text[:1]  # the header never leaks into the evidence text
 
@@ -249,7 +233,7 @@ class TestReply:
         body = json.dumps(value).encode()
         try:
             reply = dhip_codec.parse_reply(dhip_header(body) + body + b"\n\x00")
-        except dhip_codec.DecodeError:
+        except DecodeError:
             return
         assert isinstance(reply.method, str)
         assert all(0 < port < 65536 for port in reply.ports.values())

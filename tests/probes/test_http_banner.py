@@ -8,21 +8,19 @@ import hashlib
 
 from hypothesis import given
 from hypothesis import strategies as st
-from responders_web import (
+
+from camaudit.errors import DecodeError
+from camaudit.models import Evidence
+from camaudit.probes import http_codec
+from camaudit.probes.http_banner import HttpBannerProbe
+from camlab.replay import (
     RawHttpResponder,
     StreamResponder,
-    crlf,
-    host,
-    load,
-    loopback_context,
     say_nothing,
     self_signed_tls,
     trickle_headers_forever,
 )
-
-from camaudit.models import Evidence
-from camaudit.probes import http_codec
-from camaudit.probes.http_banner import HttpBannerProbe
+from tests.probes.kit import crlf, host, load, loopback_context
 
 HIKVISION_SUBJECT = "CN=www.hikvision.com,OU=DVRNVR,O=HIKVISION,L=HangZhou,ST=ZheJiang,C=CN"
 
@@ -74,7 +72,7 @@ class TestCodec:
         """Bytes that are not a certificate raise the codec's DecodeError."""
         try:
             http_codec.certificate_names(b"\x30\x03\x02\x01\x00")
-        except http_codec.DecodeError:
+        except DecodeError:
             return
         raise AssertionError("expected DecodeError")
 
@@ -88,7 +86,7 @@ class TestCodec:
     @given(st.binary(max_size=2048))
     def test_fuzz_certificate(self, raw: bytes) -> None:
         """Random bytes as a certificate give names or DecodeError, nothing else."""
-        with contextlib.suppress(http_codec.DecodeError):
+        with contextlib.suppress(DecodeError):
             subject, issuer = http_codec.certificate_names(raw)
             assert isinstance(subject, str)
             assert isinstance(issuer, str)

@@ -4,19 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import secrets
-import shutil
 import socket
 import subprocess
 import sys
 from collections.abc import Iterator
 from ipaddress import IPv4Address
+from pathlib import Path
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from responders_web import DATA, MdnsUnicastResponder, loopback_context
 from zeroconf import DNSAddress, DNSPointer, DNSService, DNSText, const
 
 from camaudit.models import Evidence
@@ -29,6 +26,11 @@ from camaudit.probes.mdns import (
     build_query,
     txt_items,
 )
+from camlab.control import UpResult
+from camlab.replay import MdnsUnicastResponder
+from camlab.topology import ns_scanner
+from tests.conftest import Namespaces
+from tests.probes.kit import DATA, loopback_context
 
 HIK = json.loads((DATA / "mdns" / "hikvision_cgi.json").read_text())
 TTL = 120
@@ -198,28 +200,21 @@ class TestUnicast:
         assert await probe._multicast(ctx) == []
 
 
-# --- multicast browsing, only inside network namespaces this test creates -----------------------
+# --- multicast browsing, only inside the namespaces of a camlab site (the suite's one fixture) ---
 
-CAMERA_SCRIPT = """
-import asyncio, socket, sys
-from zeroconf import IPVersion, ServiceInfo
-from zeroconf.asyncio import AsyncZeroconf
+# The camera is camlab's: its persona of this model (the capture's names) on a one-device site.
+MDNS_SITE = """
+name = "mdns"
 
-async def main():
-    zc = AsyncZeroconf(interfaces=["198.51.100.10"], ip_version=IPVersion.V4Only)
-    info = ServiceInfo(
-        "_CGI._tcp.local.",
-        "HIKVISION DS-2CD2722FWD-IZS - 733050127._CGI._tcp.local.",
-        addresses=[socket.inet_aton("198.51.100.10")],
-        port=80,
-        properties={"path": "/"},
-        server="DS-2CD2722FWD-IZS20170321BBWR733050127.local.",
-    )
-    await zc.async_register_service(info)
-    print("ready", flush=True)
-    await asyncio.sleep(60)
+[[subnet]]
+name = "lan"
+cidr = "198.51.100.0/24"
 
-asyncio.run(main())
+[[device]]
+persona = "hikvision-ds-2cd2722fwd-izs"
+subnet = "lan"
+host = 10
+channels = ["mdns"]
 """
 
 SCANNER_SCRIPT = """
@@ -235,7 +230,7 @@ async def main():
     ctx = ProbeContext(
         options=ScanOptions(mdns_listen_s=1.0),
         scope=Scope(networks=(IPv4Network("198.51.100.10/32"),)),
-        interfaces=(Interface("{iface}", IPv4Interface("198.51.100.1/24"), True),),
+        interfaces=(Interface("{iface}", IPv4Interface("{address}/24"), True),),
     )
     ctx.unicast_targets = lambda: iter(())  # multicast path only
     evidence = await MdnsProbe().discover(ctx)
@@ -245,83 +240,28 @@ asyncio.run(main())
 """
 
 
-def _ip(*args: str) -> None:
-    subprocess.run(["ip", *args], check=True, capture_output=True, timeout=10)
-
-
 @pytest.fixture
-def mdns_namespaces() -> Iterator[tuple[str, str, str]]:
-    """Two namespaces joined by a veth pair on 198.51.100.0/24, with no link to the host."""
-    if os.geteuid() != 0 or shutil.which("ip") is None:
-        pytest.skip("needs root and iproute2 to create network namespaces")
-    tag = secrets.token_hex(3)
-    camera, scanner = f"h4w-{tag}-cam", f"h4w-{tag}-scan"
-    cam_if, scan_if = f"h4wc{tag}", f"h4ws{tag}"
-    try:
-        _ip("netns", "add", camera)
-        _ip("netns", "add", scanner)
-    except subprocess.CalledProcessError as exc:
-        pytest.skip(f"ip netns not allowed here: {exc.stderr.decode().strip()}")
-    try:
-        _ip(
-            "-n",
-            camera,
-            "link",
-            "add",
-            cam_if,
-            "type",
-            "veth",
-            "peer",
-            "name",
-            scan_if,
-            "netns",
-            scanner,
-        )
-        _ip("-n", camera, "addr", "add", "198.51.100.10/24", "dev", cam_if)
-        _ip("-n", scanner, "addr", "add", "198.51.100.1/24", "dev", scan_if)
-        for namespace, iface in ((camera, cam_if), (scanner, scan_if)):
-            _ip("-n", namespace, "link", "set", "lo", "up")
-            _ip("-n", namespace, "link", "set", iface, "up")
-        yield camera, scanner, scan_if
-    finally:
-        for namespace in (camera, scanner):
-            subprocess.run(["ip", "netns", "del", namespace], capture_output=True, timeout=10)
+def mdns_site(namespaces: Namespaces, tmp_path: Path) -> Iterator[UpResult]:
+    """camlab's namespaces: the scanner and one camera answering mDNS, no link to the host."""
+    site_file = tmp_path / "mdns.toml"
+    site_file.write_text(MDNS_SITE, encoding="utf-8")
+    with namespaces.site(site_file) as lab:
+        yield lab
 
 
 @pytest.mark.netns
-def test_multicast_browse_finds_hikvision_in_namespace(
-    mdns_namespaces: tuple[str, str, str],
-) -> None:
+def test_multicast_browse_finds_hikvision_in_namespace(mdns_site: UpResult) -> None:
     """zeroconf browsing on the given interface finds and resolves a _CGI._tcp camera."""
-    camera, scanner, scan_if = mdns_namespaces
-    python = sys.executable
-    responder = subprocess.Popen(
-        ["ip", "netns", "exec", camera, python, "-c", CAMERA_SCRIPT],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
+    script = SCANNER_SCRIPT.replace("{iface}", "eth0").replace(
+        "{address}", str(mdns_site.site.scanner_ip)
     )
-    try:
-        assert responder.stdout is not None
-        assert responder.stdout.readline().strip() == "ready"
-        result = subprocess.run(
-            [
-                "ip",
-                "netns",
-                "exec",
-                scanner,
-                python,
-                "-c",
-                SCANNER_SCRIPT.replace("{iface}", scan_if),
-            ],
-            capture_output=True,
-            text=True,
-            timeout=30,
-            check=True,
-        )
-    finally:
-        responder.kill()
-        responder.wait(timeout=10)
+    result = subprocess.run(
+        ["ip", "netns", "exec", ns_scanner(mdns_site.labid), sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    )
     found = json.loads(result.stdout.strip().splitlines()[-1])
     assert ["198.51.100.10", "mdns.service", HIK["instance"]] in found
     assert ["198.51.100.10", "mdns.hostname", HIK["srv_target"]] in found

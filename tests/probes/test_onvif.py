@@ -13,12 +13,14 @@ import pytest
 from aiohttp import web
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from responders_onvif import OnvifDevice, data, http_server, make_ctx
 
+from camaudit.errors import DecodeError
 from camaudit.models import Evidence
 from camaudit.probes import onvif_codec
 from camaudit.probes.base import HostTarget
 from camaudit.probes.onvif import OnvifProbe, onvif_endpoint
+from camlab.replay import http_server
+from tests.probes.kit import OnvifDevice, data, make_ctx
 
 HOST = IPv4Address("127.0.0.1")
 DAHUA_REALM = 'Digest realm="Login to 2J01018PAA00813"'
@@ -84,15 +86,15 @@ class TestCodec:
 
     def test_fault_is_not_device_information(self) -> None:
         """Asking a fault for device information raises DecodeError."""
-        with pytest.raises(onvif_codec.DecodeError):
+        with pytest.raises(DecodeError):
             onvif_codec.extract_device_information(data("onvif/fault_not_authorized.xml"))
 
     def test_entity_bomb_is_refused(self) -> None:
         """DTDs are refused before any entity expands."""
         bomb = b'<!DOCTYPE x [<!ENTITY a "aaaa"><!ENTITY b "&a;&a;&a;">]><Envelope>&b;</Envelope>'
-        with pytest.raises(onvif_codec.DecodeError):
+        with pytest.raises(DecodeError):
             onvif_codec.parse_system_date_and_time(bomb)
-        with pytest.raises(onvif_codec.DecodeError):
+        with pytest.raises(DecodeError):
             onvif_codec.extract_device_information(bomb)
 
     def test_self_closing_device_information_is_kept_as_received(self) -> None:
@@ -113,7 +115,7 @@ class TestCodec:
             + "</a>" * depth
             + "</GetDeviceInformationResponse>"
         )
-        with pytest.raises(onvif_codec.DecodeError):
+        with pytest.raises(DecodeError):
             onvif_codec.extract_device_information(text.encode("utf-16"))
 
     def test_impossible_clock_is_a_decode_error(self) -> None:
@@ -121,7 +123,7 @@ class TestCodec:
         payload = data("onvif/system_date_and_time.xml").replace(
             b"<tt:Month>6</tt:Month>", b"<tt:Month>13</tt:Month>", 1
         )
-        with pytest.raises(onvif_codec.DecodeError):
+        with pytest.raises(DecodeError):
             onvif_codec.parse_system_date_and_time(payload)
 
     @settings(max_examples=300, deadline=None)
@@ -132,7 +134,7 @@ class TestCodec:
             onvif_codec.parse_system_date_and_time,
             onvif_codec.extract_device_information,
         ):
-            with contextlib.suppress(onvif_codec.DecodeError):
+            with contextlib.suppress(DecodeError):
                 parse(payload)
         onvif_codec.fault_reason(payload)
 
@@ -145,7 +147,7 @@ class TestCodec:
             ("onvif/device_information.xml", onvif_codec.extract_device_information),
         ):
             payload = data(name)
-            with contextlib.suppress(onvif_codec.DecodeError):
+            with contextlib.suppress(DecodeError):
                 parse(payload[:at] + noise + payload[at + len(noise) :])
 
 

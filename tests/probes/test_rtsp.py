@@ -7,11 +7,13 @@ import asyncio
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from responders_web import RtspDevice, StreamResponder, host, load, loopback_context, say_nothing
 
+from camaudit.errors import DecodeError
 from camaudit.models import Evidence
 from camaudit.probes import rtsp_codec
 from camaudit.probes.rtsp import RtspProbe
+from camlab.replay import RtspDevice, StreamResponder, say_nothing
+from tests.probes.kit import host, load, loopback_context
 
 HIKVISION_DIGEST = (
     'Digest realm="IP Camera(21388)", nonce="534407f373af1bdff561b7b4da295354", stale="FALSE"'
@@ -70,7 +72,7 @@ class TestCodec:
 
     def test_http_is_not_rtsp(self) -> None:
         """An HTTP status line is rejected with DecodeError."""
-        with pytest.raises(rtsp_codec.DecodeError):
+        with pytest.raises(DecodeError):
             rtsp_codec.parse_reply(b"HTTP/1.1 400 Bad Request\r\n\r\n")
 
     def test_request_layout(self) -> None:
@@ -89,7 +91,7 @@ class TestCodec:
         rtsp_codec.is_complete(data)
         try:
             reply = rtsp_codec.parse_reply(data)
-        except rtsp_codec.DecodeError:
+        except DecodeError:
             return
         assert len(reply.headers) <= rtsp_codec.MAX_HEADERS
         assert len(reply.body) <= rtsp_codec.MAX_BODY_BYTES

@@ -11,18 +11,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from camaudit.errors import ProbeError
+from camaudit.errors import DecodeError, ProbeError
 from camaudit.net import Interface
 from camaudit.options import ScanOptions
 from camaudit.probes import dhip_codec, sadp_codec
 from camaudit.probes.base import ProbeContext
 from camaudit.probes.sadp import SadpProbe
 from camaudit.targets import build_scope
-
-try:  # the helper sits beside this file; its import name depends on pytest's rootdir layout
-    from tests.probes.responders_vendor import DATA, constant, echo, responders, sadp_device
-except ImportError:
-    from responders_vendor import DATA, constant, echo, responders, sadp_device  # type: ignore[no-redef]
+from camlab.replay import constant, echo, responders, sadp_device
+from tests.probes.kit import DATA
 
 HIKVISION_XML = (DATA / "sadp" / "ds-2cd2385g1-i.xml").read_bytes()
 MALFORMED_XML = (DATA / "sadp" / "malformed-flase.xml").read_bytes()
@@ -46,7 +43,7 @@ class TestInquiry:
 
     def test_our_own_inquiry_is_not_a_reply(self) -> None:
         """A <Probe> heard back (our own, or another tool's) is refused, not read as a device."""
-        with pytest.raises(sadp_codec.DecodeError, match="not a ProbeMatch"):
+        with pytest.raises(DecodeError, match="not a ProbeMatch"):
             sadp_codec.parse_probe_match(sadp_codec.build_inquiry(uuid.uuid4()))
 
 
@@ -132,7 +129,7 @@ class TestProbeMatch:
     )
     def test_things_that_are_not_a_probe_match_raise_decode_error(self, data: bytes) -> None:
         """Empty, binary, other messages, oversized datagrams and XML entities are refused."""
-        with pytest.raises(sadp_codec.DecodeError):
+        with pytest.raises(DecodeError):
             sadp_codec.parse_probe_match(data)
 
     @given(st.binary(max_size=2048))
@@ -140,7 +137,7 @@ class TestProbeMatch:
         """Hostile bytes either parse or raise DecodeError, never anything else."""
         try:
             reply = sadp_codec.parse_probe_match(data)
-        except sadp_codec.DecodeError:
+        except DecodeError:
             return
         assert "ProbeMatch" in reply.text
 
@@ -178,7 +175,7 @@ class TestProbeMatch:
         data = "".join(parts).encode("utf-8", errors="surrogatepass")
         try:
             reply = sadp_codec.parse_probe_match(data)
-        except sadp_codec.DecodeError:
+        except DecodeError:
             return
         assert reply.mac is None or re.fullmatch(r"([0-9a-f]{2}:){5}[0-9a-f]{2}", reply.mac)
         assert all(0 < port < 65536 for port in reply.ports.values())

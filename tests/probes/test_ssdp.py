@@ -11,10 +11,12 @@ import pytest
 from aiohttp import web
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from responders_onvif import data, http_server, make_ctx, ssdp_reply, udp_responder
 
+from camaudit.errors import DecodeError
 from camaudit.probes import ssdp_codec
 from camaudit.probes.ssdp import SsdpProbe
+from camlab.replay import http_server, udp_responder
+from tests.probes.kit import data, make_ctx, ssdp_reply
 
 HOST = IPv4Address("127.0.0.1")
 AXIS_SERVER = "Linux/4.9.94-axis5, UPnP/1.0, Portable SDK for UPnP devices/1.6.22"
@@ -69,13 +71,13 @@ class TestCodec:
     )
     def test_non_replies_are_refused(self, payload: bytes) -> None:
         """Announcements, other searches, errors and junk are not search replies."""
-        with pytest.raises(ssdp_codec.DecodeError):
+        with pytest.raises(DecodeError):
             ssdp_codec.parse_search_reply(payload)
 
     def test_oversized_reply_is_refused(self) -> None:
         """Datagrams over the cap are refused before parsing."""
         huge = b"HTTP/1.1 200 OK\r\nSERVER: " + b"x" * 20_000 + b"\r\n\r\n"
-        with pytest.raises(ssdp_codec.DecodeError, match="bytes"):
+        with pytest.raises(DecodeError, match="bytes"):
             ssdp_codec.parse_search_reply(huge)
 
     def test_location_on_an_ipv4_literal(self) -> None:
@@ -98,7 +100,7 @@ class TestCodec:
     )
     def test_unusable_locations_are_refused(self, value: str) -> None:
         """Only plain http on an IPv4 literal is ever fetched."""
-        with pytest.raises(ssdp_codec.DecodeError):
+        with pytest.raises(DecodeError):
             ssdp_codec.parse_location(value)
 
     def test_description_is_returned_as_received(self) -> None:
@@ -117,7 +119,7 @@ class TestCodec:
     )
     def test_bad_descriptions_are_refused(self, body: bytes) -> None:
         """Bombs, HTML, oversized and garbage bodies are not descriptions."""
-        with pytest.raises(ssdp_codec.DecodeError):
+        with pytest.raises(DecodeError):
             ssdp_codec.check_description(body)
 
     @settings(max_examples=300, deadline=None)
@@ -125,14 +127,14 @@ class TestCodec:
     def test_random_bytes_never_crash(self, payload: bytes) -> None:
         """Every parse function gives a result or DecodeError on any bytes."""
         for parse in (ssdp_codec.parse_search_reply, ssdp_codec.check_description):
-            with contextlib.suppress(ssdp_codec.DecodeError):
+            with contextlib.suppress(DecodeError):
                 parse(payload)
 
     @settings(max_examples=300, deadline=None)
     @given(st.text(max_size=200))
     def test_random_locations_never_crash(self, value: str) -> None:
         """Any LOCATION text gives a Location or DecodeError."""
-        with contextlib.suppress(ssdp_codec.DecodeError):
+        with contextlib.suppress(DecodeError):
             ssdp_codec.parse_location(value)
 
 

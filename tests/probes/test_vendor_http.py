@@ -5,19 +5,10 @@ from __future__ import annotations
 import asyncio
 import json
 
-from responders_web import (
-    RawHttpResponder,
-    Request,
-    StreamResponder,
-    crlf,
-    host,
-    load,
-    loopback_context,
-    say_nothing,
-)
-
 from camaudit.models import Evidence
 from camaudit.probes.vendor_http import VENDOR_REQUESTS, VendorHttpProbe
+from camlab.replay import RawHttpResponder, Request, StreamResponder, say_nothing
+from tests.probes.kit import crlf, host, load, loopback_context
 
 CAPABILITIES = "/ISAPI/Security/sessionLogin/capabilities?username=admin"
 ALL_REQUESTS = [

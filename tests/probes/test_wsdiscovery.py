@@ -9,17 +9,12 @@ from ipaddress import IPv4Address
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from responders_onvif import (
-    FIXED_RELATES_TO,
-    answer_probes_with,
-    data,
-    make_ctx,
-    message_id_of,
-    udp_responder,
-)
 
+from camaudit.errors import DecodeError
 from camaudit.probes import wsd_codec
 from camaudit.probes.wsdiscovery import WsDiscoveryProbe
+from camlab.replay import udp_responder
+from tests.probes.kit import FIXED_RELATES_TO, answer_probes_with, data, make_ctx, message_id_of
 
 OURS = FIXED_RELATES_TO.decode()
 HOST = IPv4Address("127.0.0.1")
@@ -80,7 +75,7 @@ class TestCodec:
     def test_reply_to_someone_elses_probe_is_refused(self) -> None:
         """A ProbeMatches whose RelatesTo is not one of ours is not taken as an answer."""
         payload = data("wsd/hikvision_probematches.xml")
-        with pytest.raises(wsd_codec.DecodeError, match="RelatesTo"):
+        with pytest.raises(DecodeError, match="RelatesTo"):
             wsd_codec.parse_probe_matches(payload, relates_to={"urn:uuid:other"})
 
     def test_reply_without_relates_to_is_accepted(self) -> None:
@@ -93,7 +88,7 @@ class TestCodec:
     def test_probe_from_another_client_is_not_a_match(self) -> None:
         """Another client's Probe heard on the wire is refused, not parsed as a match."""
         probe = wsd_codec.build_probe(OURS, "tds:Device")
-        with pytest.raises(wsd_codec.DecodeError, match="no ProbeMatches"):
+        with pytest.raises(DecodeError, match="no ProbeMatches"):
             wsd_codec.parse_probe_matches(probe, relates_to={"urn:uuid:x"})
 
     def test_entity_bomb_is_refused(self) -> None:
@@ -104,7 +99,7 @@ class TestCodec:
             b'<!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">]>'
             b"<Envelope>&lol3;</Envelope>"
         )
-        with pytest.raises(wsd_codec.DecodeError):
+        with pytest.raises(DecodeError):
             wsd_codec.parse_probe_matches(bomb, relates_to={OURS})
 
     def test_oversized_payload_is_refused_before_parsing(self) -> None:
@@ -112,14 +107,14 @@ class TestCodec:
         huge = data("wsd/hikvision_probematches.xml").replace(
             b"<d:MetadataVersion>", b"<d:MetadataVersion>" + b" " * 40_000
         )
-        with pytest.raises(wsd_codec.DecodeError, match="bytes"):
+        with pytest.raises(DecodeError, match="bytes"):
             wsd_codec.parse_probe_matches(huge, relates_to={OURS})
 
     @settings(max_examples=300, deadline=None)
     @given(st.binary(max_size=2048))
     def test_random_bytes_never_crash(self, payload: bytes) -> None:
         """Any datagram gives matches or DecodeError, nothing else."""
-        with contextlib.suppress(wsd_codec.DecodeError):
+        with contextlib.suppress(DecodeError):
             wsd_codec.parse_probe_matches(payload, relates_to={OURS})
 
     @settings(max_examples=200, deadline=None)
@@ -128,7 +123,7 @@ class TestCodec:
         """A real ProbeMatches with bytes spliced in gives matches or DecodeError."""
         payload = data("wsd/hikvision_probematches.xml")
         mangled = payload[:at] + noise + payload[at + len(noise) :]
-        with contextlib.suppress(wsd_codec.DecodeError):
+        with contextlib.suppress(DecodeError):
             wsd_codec.parse_probe_matches(mangled, relates_to={OURS})
 
 

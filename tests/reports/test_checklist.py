@@ -22,9 +22,11 @@ from report_samples import (
     possible_dahua,
 )
 
+from camaudit import scanfile
+from camaudit.commands.checklist import checklist_command
+from camaudit.errors import ConfigError
 from camaudit.models import Device, ScanResult, Verdict
-from camaudit.reports import as_json, checklist
-from camaudit.reports.commands import checklist_command
+from camaudit.reports import checklist
 
 Golden = Callable[[str, str], None]
 
@@ -92,7 +94,7 @@ class TestBuild:
         """The format follows the file ending unless --format says otherwise."""
         assert checklist.format_for(Path("a.XLSX"), None) == "xlsx"
         assert checklist.format_for(Path("a.txt"), "md") == "md"
-        with pytest.raises(checklist.ConfigError, match="--format"):
+        with pytest.raises(ConfigError, match="--format"):
             checklist.format_for(Path("a.txt"), None)
 
 
@@ -269,7 +271,7 @@ class TestStaffEditsSurvive:
     ) -> None:
         """An existing file we cannot read is refused as bad input (exit 2) and not modified."""
         scan_file = tmp_path / "scan.json"
-        scan_file.write_text(as_json.dumps(scan_result))
+        scan_file.write_text(scanfile.dumps(scan_result))
         out = tmp_path / name
         out.write_bytes(content)
         result = CliRunner().invoke(checklist_command, [str(scan_file), "-o", str(out)])
@@ -314,7 +316,7 @@ class TestStaffEditsSurvive:
     def test_command_writes_each_format(self, scan_result: ScanResult, tmp_path: Path) -> None:
         """`camaudit checklist SCAN.json -o FILE` writes csv, xlsx, md and html."""
         scan_file = tmp_path / "scan.json"
-        scan_file.write_text(as_json.dumps(scan_result))
+        scan_file.write_text(scanfile.dumps(scan_result))
         for ending in ("csv", "xlsx", "md", "html"):
             out = tmp_path / f"list.{ending}"
             args = [str(scan_file), "-o", str(out), "--site", "Depot"]
@@ -326,10 +328,10 @@ class TestStaffEditsSurvive:
 
 def test_checklist_from_inventory_uses_first_seen(tmp_path: Path) -> None:
     """With --db the latest saved scan is used and first seen comes from the oldest sighting."""
-    from camaudit.inventory.store import Store
+    from camaudit.inventory.store import open_store
 
     db = tmp_path / "inv.sqlite3"
-    with Store(db) as store:
+    with open_store(db) as store:
         store.save(make_scan((hikvision_camera(),), day=1))
         store.save(make_scan((hikvision_camera(), hostile_device()), day=8))
     out = tmp_path / "list.csv"
@@ -346,10 +348,10 @@ def test_unwritable_output_is_one_line_exit_3(
     scan_result: ScanResult, tmp_path: Path, fmt: str
 ) -> None:
     """report and checklist into a missing directory fail with exit 3, not a traceback."""
-    from camaudit.reports.commands import report_command
+    from camaudit.commands.report import report_command
 
     scan_file = tmp_path / "scan.json"
-    scan_file.write_text(as_json.dumps(scan_result))
+    scan_file.write_text(scanfile.dumps(scan_result))
     out = tmp_path / "missing" / f"out.{fmt}"
     for command, args in (
         (report_command, [str(scan_file), "--format", fmt, "-o", str(out)]),
@@ -362,17 +364,17 @@ def test_unwritable_output_is_one_line_exit_3(
 
 def test_report_command_renders_each_format(scan_result: ScanResult, tmp_path: Path) -> None:
     """`camaudit report SCAN.json --format F -o FILE` writes what REPORTS renders."""
+    from camaudit.commands.report import report_command
     from camaudit.reports import REPORTS
-    from camaudit.reports.commands import report_command
 
     scan_file = tmp_path / "scan.json"
-    scan_file.write_text(as_json.dumps(scan_result))
+    scan_file.write_text(scanfile.dumps(scan_result))
     for fmt, render in REPORTS.items():
         out = tmp_path / f"out.{fmt}"
         args = [str(scan_file), "--format", fmt, "-o", str(out)]
         result = CliRunner().invoke(report_command, args)
         assert result.exit_code == 0, result.output
-        assert out.read_bytes().decode("utf-8") == render(as_json.load(scan_file))
+        assert out.read_bytes().decode("utf-8") == render(scanfile.load(scan_file))
     table = CliRunner().invoke(report_command, [str(scan_file)])
     assert table.exit_code == 0
     assert "198.51.100.20" in table.output

@@ -23,10 +23,12 @@ from report_samples import (
 )
 from rich.console import Console
 
+from camaudit import scanfile
 from camaudit.errors import ConfigError
 from camaudit.models import ScanResult
-from camaudit.reports import REPORTS, as_csv, as_html, as_json, render_table
-from camaudit.reports.base import clean_text, neutralise_cell, unneutralise_cell
+from camaudit.reports import REPORTS, as_csv, as_html, render_table
+from camaudit.reports.base import neutralise_cell, unneutralise_cell
+from camaudit.untrusted import clean_text
 
 Golden = Callable[[str, str], None]
 
@@ -40,11 +42,11 @@ def table_text(result: ScanResult) -> str:
 class TestJson:
     def test_matches_golden(self, scan_result: ScanResult, golden: Golden) -> None:
         """The JSON report is stable, key order included."""
-        golden("scan.json", as_json.dumps(scan_result))
+        golden("scan.json", scanfile.dumps(scan_result))
 
     def test_round_trips(self, scan_result: ScanResult) -> None:
         """from_dict(to_dict(x)) gives back the same devices, probes and times."""
-        back = as_json.from_dict(as_json.to_dict(scan_result))
+        back = scanfile.from_dict(scanfile.to_dict(scan_result))
         assert sorted(back.devices, key=lambda d: d.ip) == sorted(
             scan_result.devices, key=lambda d: d.ip
         )
@@ -54,20 +56,20 @@ class TestJson:
 
     def test_flagged_devices_come_first_then_by_ip(self, scan_result: ScanResult) -> None:
         """Device order: flagged first, then numerically by IP."""
-        ips = [d["ip"] for d in as_json.to_dict(scan_result)["devices"]]
+        ips = [d["ip"] for d in scanfile.to_dict(scan_result)["devices"]]
         assert ips == ["198.51.100.7", "198.51.100.20", "198.51.100.30", "198.51.101.4"]
 
     def test_summary_counts_by_maker(self, scan_result: ScanResult) -> None:
         """Summary counts devices, flagged devices and devices per maker."""
-        summary = as_json.to_dict(scan_result)["summary"]
+        summary = scanfile.to_dict(scan_result)["summary"]
         assert summary == {"devices": 4, "flagged": 2,
                            "by_maker": {"dahua": 2, "axis": 1, "hikvision": 1}}  # fmt: skip
 
     def test_unknown_schema_is_refused(self, scan_result: ScanResult) -> None:
         """A file from another schema version raises ConfigError naming it."""
-        data = as_json.to_dict(scan_result) | {"schema": "camaudit.scan/99"}
+        data = scanfile.to_dict(scan_result) | {"schema": "camaudit.scan/99"}
         with pytest.raises(ConfigError, match="camaudit.scan/99"):
-            as_json.from_dict(data)
+            scanfile.from_dict(data)
 
     @pytest.mark.parametrize(
         ("path", "value", "message"),
@@ -82,25 +84,25 @@ class TestJson:
         self, scan_result: ScanResult, path: tuple[object, ...], value: object, message: str
     ) -> None:
         """A wrong field raises ConfigError that says where."""
-        data = as_json.to_dict(scan_result)
+        data = scanfile.to_dict(scan_result)
         target: object = data
         for step in path[:-1]:
             target = target[step]  # type: ignore[index]
         target[path[-1]] = value  # type: ignore[index]
         with pytest.raises(ConfigError, match=message):
-            as_json.from_dict(data)
+            scanfile.from_dict(data)
 
     def test_load_reads_a_file_and_rejects_garbage(
         self, scan_result: ScanResult, tmp_path: Path
     ) -> None:
         """load() reads a saved scan; a non-JSON file is a ConfigError."""
         good = tmp_path / "scan.json"
-        good.write_text(as_json.dumps(scan_result))
-        assert len(as_json.load(good).devices) == 4
+        good.write_text(scanfile.dumps(scan_result))
+        assert len(scanfile.load(good).devices) == 4
         bad = tmp_path / "bad.json"
         bad.write_bytes(b"\x89PNG\r\n")
         with pytest.raises(ConfigError, match="bad.json"):
-            as_json.load(bad)
+            scanfile.load(bad)
 
     @settings(max_examples=200, deadline=None)
     @given(
@@ -112,11 +114,11 @@ class TestJson:
     def test_random_json_never_crashes(self, data: object) -> None:
         """Any JSON value either loads or raises ConfigError, nothing else."""
         with contextlib.suppress(ConfigError):
-            as_json.loads(json.dumps(data))
+            scanfile.loads(json.dumps(data))
 
     def test_hostile_strings_survive_exactly(self, scan_result: ScanResult) -> None:
         """JSON keeps device strings as received (escaping is the reader's job)."""
-        back = as_json.loads(as_json.dumps(scan_result))
+        back = scanfile.loads(scanfile.dumps(scan_result))
         assert HOSTILE_MODEL in {d.model for d in back.devices}
 
 

@@ -1,1 +1,0 @@
-"""camaudit.lab package."""

@@ -1,0 +1,178 @@
+"""The checklist's rows: their columns, and building them from a scan (pure)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, fields, replace
+from datetime import datetime
+from ipaddress import IPv4Address
+from typing import Any
+
+from camaudit.errors import ConfigError
+from camaudit.identity import device_key
+from camaudit.models import Device, ScanResult, Verdict
+from camaudit.reports.base import (
+    evidence_line,
+    short_date,
+    strongest_evidence,
+    subnet_of,
+    verdict_text,
+)
+from camaudit.scanfile import order_devices
+from camaudit.untrusted import clean_text
+
+FORMATS = ("csv", "xlsx", "md", "html")
+STATUSES = ("to do", "removed", "replaced", "verified not covered", "cannot access")
+RECORDER_TYPES = frozenset({"nvr", "dvr", "xvr", "recorder"})
+# Makers flagged by every policy camaudit ships; a "possible" device from one of them is worth
+# a look on site even when the policy did not flag it outright.
+DEFAULT_FLAGGED_MAKERS = frozenset({"hikvision", "dahua"})
+MAIN_SHEET = "Checklist"
+VERIFY_SHEET = "Verify on site"
+
+
+class ChecklistError(ConfigError):
+    """An existing checklist file cannot be read, so it must not be overwritten."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Row:
+    """One line of the checklist; the last four fields belong to staff and survive rescans."""
+
+    item: int | None
+    site: str = ""
+    location: str = ""
+    subnet: str = ""
+    recorder: str = ""
+    ip: str = ""
+    mac: str = ""
+    maker: str = ""
+    brand: str = ""
+    model: str = ""
+    serial: str = ""
+    firmware: str = ""
+    first_seen: str = ""
+    last_seen: str = ""
+    verdict: str = ""
+    evidence: str = ""
+    policy_rule: str = ""
+    action: str = ""
+    status: str = STATUSES[0]
+    notes: str = ""
+    sign_off: str = ""
+
+
+# Column headings in file order, paired with the Row field each one holds.
+COLUMNS: tuple[tuple[str, str], ...] = (
+    ("item", "item"), ("site", "site"), ("location", "location"), ("subnet", "subnet"),
+    ("recorder", "recorder"), ("IP", "ip"), ("MAC", "mac"), ("maker", "maker"),
+    ("brand", "brand"), ("model", "model"), ("serial", "serial"), ("firmware", "firmware"),
+    ("first seen", "first_seen"), ("last seen", "last_seen"),
+    ("verdict and confidence", "verdict"), ("evidence", "evidence"),
+    ("policy rule and source", "policy_rule"), ("action", "action"), ("status", "status"),
+    ("notes", "notes"), ("sign-off", "sign_off"),
+)  # fmt: skip
+HEADINGS = tuple(heading for heading, _ in COLUMNS)
+STAFF_FIELDS = ("location", "status", "notes", "sign_off")
+assert {name for _, name in COLUMNS} == {f.name for f in fields(Row)}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Checklist:
+    """The to-do list of flagged devices and the separate verify-on-site list."""
+
+    rows: tuple[Row, ...] = ()
+    verify: tuple[Row, ...] = ()
+    site: str = ""
+    generated: str = ""
+    policy: str = ""
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+
+def cells(row: Row) -> list[str]:
+    """The row's cells as text, in column order."""
+    return ["" if getattr(row, name) is None else str(getattr(row, name)) for _, name in COLUMNS]
+
+
+def _action(device: Device) -> str:
+    if device.verdict is Verdict.POSSIBLE:
+        return "verify on site"
+    # A recorder holds every camera's footage, so it is replaced rather than just pulled out.
+    if (device.device_type or "").lower() in RECORDER_TYPES:
+        return "replace"
+    return "remove"
+
+
+def _policy_rule(result: ScanResult, device: Device) -> str:
+    reason = clean_text(device.flag_reason)
+    policy = clean_text(result.policy)
+    return f"{policy}: {reason}" if reason else policy
+
+
+def _row(result: ScanResult, device: Device, site: str, seen: Mapping[str, tuple[str, str]]) -> Row:
+    scanned = short_date(result.started_at)
+    first, last = seen.get(device_key(device), (scanned, scanned))
+    return Row(
+        item=None,
+        site=site,
+        subnet=subnet_of(device.ip),
+        ip=str(device.ip),
+        mac=clean_text(device.mac),
+        maker=clean_text(device.maker),
+        brand=clean_text(device.brand),
+        model=clean_text(device.model),
+        serial=clean_text(device.serial),
+        firmware=clean_text(device.firmware),
+        first_seen=first,
+        last_seen=last,
+        verdict=verdict_text(device),
+        evidence="; ".join(evidence_line(item) for item in strongest_evidence(device)),
+        policy_rule=_policy_rule(result, device),
+        action=_action(device),
+    )
+
+
+def _group_key(row: Row) -> tuple[Any, ...]:
+    return (row.site, IPv4Address(row.subnet.split("/")[0]), row.recorder, IPv4Address(row.ip))
+
+
+def needs_verifying(device: Device, flagged_makers: Iterable[str]) -> bool:
+    """A `possible` device from a flagged maker: someone should look at it."""
+    return device.verdict is Verdict.POSSIBLE and (
+        device.flagged or (device.maker or "").lower() in set(flagged_makers)
+    )
+
+
+def build(
+    result: ScanResult,
+    *,
+    site: str | None = None,
+    seen: Mapping[str, tuple[datetime, datetime]] | None = None,
+) -> Checklist:
+    """A fresh checklist, grouped by site, subnet, recorder, then IP, numbered from 1.
+
+    `seen` maps `device_key(device)` to first/last sighting (from the inventory); without it
+    both dates are the scan's.
+    """
+    site_name = clean_text(site or result.site)
+    seen_dates = {k: (short_date(a), short_date(b)) for k, (a, b) in (seen or {}).items()}
+    flagged_makers = DEFAULT_FLAGGED_MAKERS | {
+        (d.maker or "").lower() for d in result.devices if d.flagged and d.maker
+    }
+    main: list[Row] = []
+    verify: list[Row] = []
+    for device in order_devices(result.devices):
+        if needs_verifying(device, flagged_makers):
+            verify.append(_row(result, device, site_name, seen_dates))
+        elif device.flagged:
+            main.append(_row(result, device, site_name, seen_dates))
+    main.sort(key=_group_key)
+    verify.sort(key=_group_key)
+    numbered = [replace(row, item=i) for i, row in enumerate([*main, *verify], start=1)]
+    return Checklist(
+        rows=tuple(numbered[: len(main)]),
+        verify=tuple(numbered[len(main) :]),
+        site=site_name,
+        generated=short_date(result.finished_at),
+        policy=clean_text(result.policy),
+    )
