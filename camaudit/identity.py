@@ -18,6 +18,7 @@ T = TypeVar("T")
 U = TypeVar("U")
 
 _SEPARATORS = re.compile(r"[:\-.\s]")
+_OCTETS = re.compile(r"[:-]")
 _MAC_DIGITS = re.compile(r"[0-9a-f]{12}")
 # All-zero and broadcast addresses name no device (placeholders in replies, ARP targets).
 _NOT_A_DEVICE = frozenset({"00:00:00:00:00:00", "ff:ff:ff:ff:ff:ff"})
@@ -27,11 +28,15 @@ KEY_KINDS = ("mac", "serial", "ip")
 def normalise_mac(text: str | None) -> str | None:
     """A MAC as lower-case colon form (`58:50:ed:1f:e3:85`), or None if it is not a device's MAC.
 
-    Accepts the spellings devices use: `58-50-ed-1f-e3-85` (SADP), `5850.ed1f.e385`,
-    `5850ED1FE385`, with surrounding white space. All-zero and broadcast give None.
+    Accepts the spellings devices and systems use: `58-50-ed-1f-e3-85` (SADP, Windows),
+    `5850.ed1f.e385`, `5850ED1FE385`, the unpadded octets macOS and BSD print (`0:c:29:4:37:a4`),
+    with surrounding white space. All-zero and broadcast give None.
     """
     if not text:
         return None
+    octets = _OCTETS.split(text.strip().lower())
+    if len(octets) == 6 and all(1 <= len(octet) <= 2 for octet in octets):
+        text = "".join(octet.zfill(2) for octet in octets)
     digits = _SEPARATORS.sub("", text.strip().lower())
     if not _MAC_DIGITS.fullmatch(digits):
         return None

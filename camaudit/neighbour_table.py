@@ -44,15 +44,6 @@ class Neighbour:
     device: str  # interface name (Windows: the interface's own address)
 
 
-def canonical_mac(text: str) -> str | None:
-    """Lower-case colon form of a MAC as any OS prints it, or None: pads the single-digit octets
-    macOS and BSD print (`0:c:29:4:37:a4`) before the shared normaliser reads it."""
-    parts = re.split(r"[:-]", text.strip())
-    if len(parts) == 6 and all(1 <= len(part) <= 2 for part in parts):
-        text = ":".join(part.zfill(2) for part in parts)
-    return normalise_mac(text)
-
-
 def command_for(platform: str = sys.platform) -> tuple[str, ...]:
     """The command that prints the neighbour table on a platform (sys.platform spelling)."""
     if platform.startswith("linux"):
@@ -144,7 +135,7 @@ def _entry(address: str, mac_text: str, device: str) -> Neighbour | None:
         ip = IPv4Address(address)
     except AddressValueError:
         return None
-    mac = canonical_mac(mac_text)
+    mac = normalise_mac(mac_text)
     if mac is None:
         return None
     return Neighbour(ip=ip, mac=mac, device=device)

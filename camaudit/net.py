@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 from typing import Any
 
-from camaudit.neighbour_table import canonical_mac
+from camaudit.identity import normalise_mac
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +67,7 @@ def list_interfaces() -> list[Interface]:
         if stat is None or not stat.isup:
             continue
         mac = next(
-            (canonical_mac(a.address) for a in addresses if a.family == psutil.AF_LINK), None
+            (normalise_mac(a.address) for a in addresses if a.family == psutil.AF_LINK), None
         )
         for entry in addresses:
             address = _ipv4_interface(entry.family, entry.address, entry.netmask)

@@ -20,6 +20,13 @@ def test_every_device_spelling_is_one_mac(text: str) -> None:
     assert normalise_mac(text) == "58:50:ed:1f:e3:85"
 
 
+def test_the_unpadded_octets_macos_prints_are_the_same_mac() -> None:
+    """`arp -an` on macOS and BSD drops leading zeros; the MAC is the same one."""
+    assert normalise_mac("58:50:ed:1f:e3:5") == normalise_mac("58-50-ED-1F-E3-05")
+    assert normalise_mac("0:c:29:4:37:a4") == "00:0c:29:04:37:a4"
+    assert normalise_mac("0:0:0:0:0:0") is None
+
+
 @pytest.mark.parametrize("text", [None, "", "00-00-00-00-00-00", "FF:FF:FF:FF:FF:FF", "58:50:ed"])
 def test_blank_placeholder_and_short_values_are_no_mac(text: str | None) -> None:
     """Nothing, the all-zero and broadcast placeholders, and short values name no device."""

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from camaudit.identity import normalise_mac
 from camaudit.neighbour_table import (
     Neighbour,
-    canonical_mac,
     command_for,
     decode_table,
     parse_bsd_arp,
@@ -122,7 +122,7 @@ class TestEdges:
     )
     def test_macs_in_every_system_spelling(self, text: str, expected: str | None) -> None:
         """macOS unpadded, Windows dashed upper case, Linux colon form; masks and words: None."""
-        assert canonical_mac(text) == expected
+        assert normalise_mac(text) == expected
 
     def test_each_platform_has_its_command_and_parser(self) -> None:
         """The command each system prints its table with, and the parser that reads it."""

@@ -22,10 +22,10 @@ from typing import ClassVar
 
 from camaudit.errors import ProbeError, ProbeUnavailable
 from camaudit.hostos import has_packet_sockets, is_privileged
+from camaudit.identity import normalise_mac
 from camaudit.models import Evidence
 from camaudit.neighbour_table import (
     Neighbour,
-    canonical_mac,
     command_for,
     decode_table,
     parse_for,
@@ -173,7 +173,7 @@ async def _collect_replies(
             ip = IPv4Address(str(answer[arp].psrc))
         except ValueError:
             continue
-        mac = canonical_mac(str(answer[arp].hwsrc))
+        mac = normalise_mac(str(answer[arp].hwsrc))
         # Anyone on the segment may answer; keep only answers about addresses we asked for.
         if ip in wanted and mac is not None:
             found.setdefault(ip, mac)
