@@ -122,6 +122,27 @@ class TestStructure:
         assert all(isinstance(s, str) and len(s) > 10 for s in sources)
 
     @pytest.mark.parametrize("persona_id", _ids())
+    def test_every_source_is_a_public_url(self, persona_id: str) -> None:
+        """Each source carries an https:// URL and never a machine or shared-folder path."""
+        for source in PERSONAS[persona_id].sources:
+            assert "https://" in source, source
+            assert not any(marker in source for marker in LOCAL_MARKERS), source
+
+    @pytest.mark.parametrize(
+        "path",
+        sorted(
+            p.relative_to(REPO).as_posix()
+            for folder in ("docs", "camlab")
+            for p in (REPO / folder).rglob("*")
+            if p.is_file() and "__pycache__" not in p.parts
+        ),
+    )
+    def test_no_project_file_cites_a_local_path(self, path: str) -> None:
+        """docs/ and camlab/ cite public URLs only: no /work/ path, shared folder or ../shared."""
+        text = (REPO / path).read_text(encoding="utf-8", errors="replace")
+        assert not re.search(r"/work/|\.\./shared/|shared/facts", text)
+
+    @pytest.mark.parametrize("persona_id", _ids())
     def test_expectations_are_complete_and_consistent(self, persona_id: str) -> None:
         """Ground truth names a known device type and maker; flagged follows the default policy."""
         expect = PERSONAS[persona_id].expect
@@ -184,8 +205,20 @@ def _claimed_strings(persona: Persona) -> Iterator[tuple[str, str]]:
             yield f"tls.{field}", value
 
 
+LOCAL_MARKERS = ("/work/", "shared/", "../", "file:")
+
+
 def _cites_facts(persona: Persona) -> bool:
-    return any("facts" in source for source in persona.sources)
+    """A source's URL is one the public facts record (so the persona rests on researched facts)."""
+    corpus = _facts_corpus()
+    urls = (re.search(r"https://\S+", source) for source in persona.sources)
+    return any(url and _url_root(url.group(0)) in corpus for url in urls)
+
+
+def _url_root(url: str) -> str:
+    """https://github.com/<owner>/<repo>/... -> <owner>/<repo>; other URLs stay whole."""
+    parts = url.removeprefix("https://").split("/")
+    return "/".join(parts[1:3]) if parts[0] == "github.com" else url
 
 
 @needs_facts
