@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
+from camlab import control, topology
 from tests.e2e.conftest import FAST, SCAN_TIMEOUT_S, LabHandle
-from tests.platforms.lab_access import control, topology
 
 pytestmark = pytest.mark.netns
 

@@ -19,7 +19,9 @@ from typing import Any
 
 import pytest
 
-from tests.platforms.lab_access import UDP_CHANNELS, LoopbackSite, loopback_site
+from camlab.loopback import LoopbackSite, serving, site_instances
+from camlab.serve_discovery import UDP_CHANNELS
+from camlab.site import load_site, site_path
 from tests.platforms.without_linux import run_camaudit_async
 
 pytestmark = pytest.mark.slow
@@ -30,12 +32,9 @@ FAST = ("--listen", "1", "--timeout", "2", "--rate", "5000")
 
 @pytest.fixture
 async def site() -> AsyncIterator[LoopbackSite]:
-    served = loopback_site("default", FIRST)
-    await served.responder.start()
-    try:
+    """The default site's devices on 127.0.0.150 onwards (unicast replies to loopback only)."""
+    async with serving(site_instances(load_site(site_path("default")), FIRST)) as served:
         yield served
-    finally:
-        await served.responder.stop()
 
 
 @pytest.fixture
@@ -48,15 +47,22 @@ def shared_dir() -> Iterator[Path]:
         shutil.rmtree(path, ignore_errors=True)
 
 
+def real(site: LoopbackSite, proto: str, port: int) -> int:
+    """Where the site serves a persona port (every device on the same number)."""
+    number = site.ports.real(proto, port)
+    assert number is not None, f"no device of the site serves {proto} {port}"
+    return number
+
+
 def scan_args(site: LoopbackSite, output: Path, *extra: str) -> list[str]:
-    last = site.instances[-1].ip
-    udp = [f"{name}={site.real(port)}" for name, port in
-           (("wsd", 3702), ("ssdp", 1900), ("mdns", 5353), ("sadp", 37020), ("dhip", 37810),
-            ("rtsp", 554))]  # fmt: skip
-    args = ["scan", f"{FIRST}-{last}", "--no-multicast", *FAST, "-f", "json", "-o", str(output)]
+    udp = [f"{name}={real(site, proto, port)}" for name, proto, port in
+           (("wsd", "udp", 3702), ("ssdp", "udp", 1900), ("mdns", "udp", 5353),
+            ("sadp", "udp", 37020), ("dhip", "udp", 37810), ("rtsp", "tcp", 554))]  # fmt: skip
+    args = ["scan", f"{site.first}-{site.last}", "--no-multicast", *FAST, "-f", "json"]
+    args += ["-o", str(output)]
     for item in udp:
         args += ["--port", item]
-    args += ["--http-port", str(site.real(80)), "--https-port", str(site.real(443))]
+    args += ["--http-port", str(real(site, "tcp", 80)), "--https-port", str(real(site, "tcp", 443))]
     return [*args, *extra]
 
 
@@ -76,7 +82,7 @@ async def test_a_unicast_scan_without_linux_modules_finds_what_a_normal_one_find
     assert normal.returncode == 0, normal.stderr[-3000:]
     without, with_ = (json.loads(p.read_text()) for p in (blocked_out, normal_out))
     assert verdicts(without) == verdicts(with_)
-    truth = {str(i.ip): i.persona.expect for i in site.instances}
+    truth = {str(d.instance.ip): d.instance.persona.expect for d in site.devices}
     flagged = [ip for ip, (_maker, flag) in verdicts(without).items() if flag]
     assert flagged, "a unicast scan of the default site flags its Hikvision and Dahua units"
     assert all(truth[ip].flagged for ip in flagged), "nothing is flagged that should not be"
@@ -104,12 +110,12 @@ async def test_skip_probe_tcp_sends_no_connection(site: LoopbackSite, shared_dir
     swept port are connected to (the control that shows the check can fail)."""
     silent = {
         device.number
-        for device in site.responder.devices
-        if not UDP_CHANNELS & (device.instance.channels & set(device.persona))
+        for device in site.devices
+        if not UDP_CHANNELS.keys() & (device.instance.channels & set(device.persona))
     }
     swept = {
         device.number
-        for device in site.responder.devices
+        for device in site.devices
         if device.number in silent and {("tcp", 80), ("tcp", 443), ("tcp", 554)} & set(device.bound)
     }
     assert swept, "the default site has web devices that answer no UDP discovery"
