@@ -12,7 +12,9 @@ from camaudit.identify import decode
 from camaudit.identify.decode import DECODERS, facets
 from camaudit.identify.vocabulary import CHANNELS, SMALL_VALUE_CHARS
 
-# Shapes from /work/shared/facts (Haicam ProbeMatch comment; Phenomite/AMP-Research DHIP reply).
+# Shapes from public samples: the Haicam ProbeMatch comment
+# (https://github.com/Haicam/Haicam/blob/HEAD/golang/libs/onvif/haicam_test/discoverytest.go) and
+# the Phenomite/AMP-Research DHIP reply.
 SADP = (
     '<?xml version="1.0" encoding="utf-8"?><ProbeMatch><Uuid>E8ECFE09</Uuid><Types>inquiry</Types>'
     "<DeviceType>141945</DeviceType><DeviceDescription>DS-2CD2385G1-I</DeviceDescription>"
