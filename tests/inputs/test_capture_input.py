@@ -205,16 +205,22 @@ def test_retransmitted_and_reordered_segments_give_the_same_evidence(
 def test_random_damage_is_read_around_never_a_crash(
     artefacts: SiteArtefacts, tmp_path: Path
 ) -> None:
-    """The real capture with a few hundred bytes overwritten at random (seeded): reading ends
-    with evidence or at most one warning, never an exception."""
+    """The real capture with a few hundred bytes overwritten at random (seeded) in its second
+    half: reading never raises, gives at most one warning, and still judges the intact first
+    half. (Damage anywhere may cut the file before its first reply; the capture's layout varies
+    from run to run, so the intact part is what makes the test deterministic.)"""
     import random
 
     data = bytearray(artefacts.capture.read_bytes())
+    half = len(data) // 2
+    intact = tmp_path / "first-half.pcap"
+    intact.write_bytes(bytes(data[:half]))
+    assert read_inputs([str(intact)]).evidence, "the capture's first half holds no reply"
     chance = random.Random(12)  # noqa: S311 - reproducible damage, not security
     for trial in range(5):
         damaged = bytearray(data)
         for _byte in range(300):
-            damaged[chance.randrange(24, len(damaged))] = chance.randrange(256)
+            damaged[chance.randrange(half, len(damaged))] = chance.randrange(256)
         path = tmp_path / f"damaged-{trial}.pcap"
         path.write_bytes(bytes(damaged))
         batch = read_inputs([str(path)])
