@@ -122,7 +122,7 @@ def test_readme_usage_block_is_current() -> None:
 
 
 @pytest.mark.parametrize(
-    "command", ["scan", "identify", "fingerprints", "checklist", "report", "history"]
+    "command", ["scan", "identify", "fingerprints", "checklist", "report", "history", "policies"]
 )
 def test_every_command_has_help(command: str) -> None:
     """Every command answers --help with exit 0."""
@@ -154,3 +154,19 @@ def test_identify_output_that_cannot_be_written_still_shows_the_report(
     assert code == 3
     assert '"schema": "camaudit.scan/1"' in out
     assert "the report is above" in err
+
+
+def test_policies_lists_every_pack_with_what_it_flags() -> None:
+    """`camaudit policies` names each shipped pack, its date, the makers it flags and sources."""
+    result = CliRunner().invoke(main, ["policies"])
+    assert result.exit_code == 0, result.output
+    assert "uk-2022 (default), as of 2022-11-24" in result.output
+    assert "fcc-covered, as of 2022-11-25" in result.output
+    assert "flags: Hikvision, Hikrobot, Dahua, Hytera, Huawei, ZTE" in result.output
+    assert "source: https://www.fcc.gov/supplychain/coveredlist" in result.output
+    records = json.loads(CliRunner().invoke(main, ["policies", "-f", "json"]).output)
+    by_id = {record["id"]: record for record in records}
+    assert set(by_id) >= {"uk-2022", "ndaa-889", "fcc-covered"}
+    assert by_id["uk-2022"]["default"] is True
+    assert "huawei" in {flag["maker"] for flag in by_id["fcc-covered"]["flags"]}
+    assert "huawei" not in {flag["maker"] for flag in by_id["uk-2022"]["flags"]}

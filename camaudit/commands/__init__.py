@@ -16,6 +16,7 @@ from camaudit.commands.checklist import checklist_command
 from camaudit.commands.fingerprints import fingerprints_group
 from camaudit.commands.history import history_group
 from camaudit.commands.identify import identify
+from camaudit.commands.policies import policies_command
 from camaudit.commands.report import report_command
 from camaudit.commands.scan import scan
 
@@ -39,3 +40,4 @@ main.add_command(fingerprints_group)
 main.add_command(checklist_command)
 main.add_command(report_command)
 main.add_command(history_group)
+main.add_command(policies_command)

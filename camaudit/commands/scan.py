@@ -80,7 +80,7 @@ DEFAULT_POLICY = "uk-2022"
 @click.option(
     "--policy",
     default=None,
-    help="Which makers to flag: uk-2022 (default), ndaa-889 or a policy file.",
+    help="Which makers to flag: uk-2022 (default), ndaa-889, fcc-covered or a policy file.",
 )
 @click.option(
     "-f",

@@ -6,6 +6,7 @@ import dataclasses
 import functools
 import tomllib
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 from camaudit.errors import ConfigError
@@ -14,7 +15,7 @@ from camaudit.models import Device, Verdict
 
 DEFAULT_POLICY = "uk-2022"
 FLAGGED_VERDICTS = frozenset({Verdict.CONFIRMED, Verdict.LIKELY})
-_POLICY_KEYS = frozenset({"id", "title", "summary", "sources", "makers"})
+_POLICY_KEYS = frozenset({"id", "title", "as_of", "summary", "sources", "makers"})
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -40,6 +41,7 @@ class Policy:
 
     id: str
     title: str
+    as_of: date | None = None  # the date of the text the pack follows
     summary: str = ""
     sources: tuple[PolicySource, ...] = ()
     makers: tuple[ListedMaker, ...] = ()
@@ -81,6 +83,19 @@ def _text(data: dict[str, object], key: str, where: str) -> str:
     return value
 
 
+def _as_of(data: dict[str, object], where: str) -> date | None:
+    """The optional as_of date: a TOML date or an ISO "YYYY-MM-DD" string."""
+    value = data.get("as_of")
+    if value is None or isinstance(value, date):
+        return value
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            pass
+    raise ConfigError(f"{where}: as_of must be a date (YYYY-MM-DD)")
+
+
 def parse_policy(text: str, where: str) -> Policy:
     """Build a Policy from TOML text; ConfigError naming `where` on any problem."""
     try:
@@ -112,6 +127,7 @@ def parse_policy(text: str, where: str) -> Policy:
     return Policy(
         id=_text(data, "id", where),
         title=_text(data, "title", where),
+        as_of=_as_of(data, where),
         summary=str(data.get("summary", "")),
         sources=tuple(
             PolicySource(title=_text(s, "title", where), url=_text(s, "url", where))

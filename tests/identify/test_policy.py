@@ -19,12 +19,38 @@ def device(maker: str | None, verdict: Verdict, brand: str | None = None) -> Dev
 
 def test_shipped_policies_are_listed() -> None:
     """Both shipped policies load and carry sources."""
-    assert {"uk-2022", "ndaa-889"} <= set(available_policies())
+    assert {"uk-2022", "ndaa-889", "fcc-covered"} <= set(available_policies())
     for name in available_policies():
         policy = load_policy(name)
         assert policy.id == name
+        assert policy.as_of is not None  # every pack says which text it follows
         assert policy.sources
+        assert all(s.url.startswith(("https://", "http://")) for s in policy.sources)
         assert all(entry.source for entry in policy.makers)
+
+
+def test_fcc_covered_flags_the_listed_equipment_makers_only() -> None:
+    """The Covered List's five equipment makers (and Hikvision's subsidiary), nothing else."""
+    policy = load_policy("fcc-covered")
+    assert {e.maker for e in policy.makers} == {
+        "hikvision", "hikrobot", "dahua", "hytera", "huawei", "zte"}  # fmt: skip
+    assert any(s.url == "https://www.fcc.gov/supplychain/coveredlist" for s in policy.sources)
+    assert policy.apply(device("zte", Verdict.CONFIRMED)).flagged
+    assert policy.apply(device("dahua", Verdict.LIKELY, brand="Lorex")).flagged
+    for other in ("axis", "hanwha", "uniview", "hisilicon"):
+        assert not policy.apply(device(other, Verdict.CONFIRMED)).flagged, other
+
+
+def test_a_malformed_as_of_is_refused(tmp_path: Path) -> None:
+    """as_of must be a date; anything else is a one-line ConfigError naming the file."""
+    path = tmp_path / "dated.toml"
+    path.write_text(
+        'id = "dated"\ntitle = "t"\nas_of = "last spring"\n'
+        '[[makers]]\nmaker = "dahua"\nreason = "r"\nsource = "https://example.org/"\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(ConfigError, match="as_of must be a date"):
+        load_policy(str(path))
 
 
 @pytest.mark.parametrize("verdict", [Verdict.CONFIRMED, Verdict.LIKELY])
