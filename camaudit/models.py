@@ -140,9 +140,8 @@ class Device:
     # firmware was known and matched: "unknown" (no firmware read), "affected", "not-affected".
     advisories: tuple[Advisory, ...] = ()
     firmware_status: str = "unknown"
-    # A recorder's attached cameras, read with the user's credentials; channels_status says why
-    # a recorder has none: "" (not a recorder), "read", "not read: no credentials" or
-    # "not read: <error>".
+    # A recorder's attached cameras, read with the user's credentials; channels_status says why a
+    # recorder has none: "" (not a recorder), "read", "not read: no credentials", "not read: <error>".
     channels: tuple[AttachedCamera, ...] = ()
     channels_status: str = ""
 
