@@ -93,31 +93,6 @@ class Conflict:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class Advisory:
-    """A published vulnerability that the device's firmware build is affected by."""
-
-    cve: str  # "CVE-2021-36260"
-    title: str
-    url: str  # the vendor advisory or NVD page
-    known_exploited: bool  # listed in CISA's Known Exploited Vulnerabilities catalogue
-    kev_added: str | None = None  # ISO date it was added to KEV
-    fixed_in: str | None = None  # first fixed build, as the advisory states it
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class AttachedCamera:
-    """A camera wired to a recorder (often on its PoE ports, invisible from the LAN)."""
-
-    channel: int
-    maker: str | None = None
-    model: str | None = None
-    serial: str | None = None
-    firmware: str | None = None
-    address: str | None = None  # the camera's address on the recorder's own network, as reported
-    source: str = ""  # how it was read: "isapi", "dahua-rpc", "onvif"
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
 class Device:
     """Everything camaudit concluded about one host, with the evidence behind it."""
 
@@ -136,14 +111,6 @@ class Device:
     in_scope: bool = True  # False: heard via multicast from outside the targets, never probed
     evidence: tuple[EvidenceItem, ...] = ()
     conflicts: tuple[Conflict, ...] = ()
-    # Known vulnerabilities of this firmware (identify/advisories); firmware_status says whether the
-    # firmware was known and matched: "unknown" (no firmware read), "affected", "not-affected".
-    advisories: tuple[Advisory, ...] = ()
-    firmware_status: str = "unknown"
-    # A recorder's attached cameras, read with the user's credentials; channels_status says why a
-    # recorder has none: "" (not a recorder), "read", "not read: no credentials", "not read: <error>".
-    channels: tuple[AttachedCamera, ...] = ()
-    channels_status: str = ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
