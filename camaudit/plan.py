@@ -23,7 +23,8 @@ from camaudit.probes.ssdp_codec import SEARCH_TARGETS
 from camaudit.probes.vendor_http import VENDOR_REQUESTS
 from camaudit.probes.wsd_codec import PROBE_TYPES
 from camaudit.probes.wsdiscovery import WSD_GROUP
-from camaudit.scanner import SWEEP_CONCURRENCY, select_probes, sweep_ports
+from camaudit.liveness import SWEEP_CONCURRENCY
+from camaudit.scanner import select_probes, sweep_ports
 from camaudit.targets import Scope
 
 MDNS_GROUP = "224.0.0.251"  # RFC 6762 §3 (zeroconf sends to it; the constant is not exported)
@@ -202,13 +203,17 @@ def _plan_probe(
 ) -> PlannedProbe:
     """One probe's entry; the wording follows the README's "What it sends" table."""
     each = f"of each of the {count} addresses"
+    swept = sweep_selected(options.probes, options.skip_probes)
+    # With the sweep on, directed discovery waits for its reachability pass and goes to the live
+    # hosts alone; the count below is then the most it can send.
+    each_live = f"of each live one of the {count} addresses" if swept else each
     if name == "wsdiscovery":
         port = options.port("wsd")
         return PlannedProbe(
             name=name,
             stage="discovery",
             sends=f"WS-Discovery Probe ({', '.join(PROBE_TYPES)} to the group; untyped directly)",
-            unicast=f"UDP {port} {each}",
+            unicast=f"UDP {port} {each_live}",
             groups=_on(WSD_GROUP, port, interfaces),
             sends_before_hosts=count + len(PROBE_TYPES) * len(interfaces),
         )
@@ -218,7 +223,7 @@ def _plan_probe(
             name=name,
             stage="discovery",
             sends="DNS-SD PTR queries for camera service types and _services._dns-sd._udp",
-            unicast=f"UDP {port} {each} (legacy unicast); follow-up queries only to responders",
+            unicast=f"UDP {port} {each_live} (legacy unicast); follow-up queries only to responders",
             groups=_on(MDNS_GROUP, port, interfaces),
             sends_before_hosts=count,
         )
@@ -228,7 +233,7 @@ def _plan_probe(
             name=name,
             stage="discovery",
             sends="SSDP M-SEARCH; then GET of the description URL a device names on itself",
-            unicast=f"UDP {port} {each} (one ssdp:all)",
+            unicast=f"UDP {port} {each_live} (one ssdp:all)",
             groups=_on(SSDP_GROUP, port, interfaces),
             sends_before_hosts=count + len(SEARCH_TARGETS) * len(interfaces),
         )
@@ -238,7 +243,7 @@ def _plan_probe(
             name=name,
             stage="discovery",
             sends="Hikvision SADP inquiry (XML)",
-            unicast=f"UDP {port} {each}",
+            unicast=f"UDP {port} {each_live}",
             groups=_on(SADP_GROUP, port, interfaces),
             sends_before_hosts=count + len(interfaces),
             note=f"binds UDP {port}" if interfaces else "",
@@ -254,7 +259,7 @@ def _plan_probe(
             name=name,
             stage="discovery",
             sends="Dahua DHIP DHDiscover.search",
-            unicast=f"UDP {port} {each}",
+            unicast=f"UDP {port} {each_live}",
             groups=_on(DHIP_GROUP, port, interfaces) + broadcasts,
             sends_before_hosts=count + len(interfaces) + len(broadcasts),
             note=f"binds UDP {port}" if interfaces else "",
@@ -267,9 +272,15 @@ def _plan_probe(
             name=name,
             stage="sweep",
             sends="TCP connect (closed at once)",
-            unicast=f"TCP {', '.join(map(str, ports))} {each}",
-            sends_before_hosts=count * len(ports),
-            note=f"at most {SWEEP_CONCURRENCY} connects pending at once",
+            unicast=(
+                f"TCP {ports[0]} {each} (reachability); "
+                f"{', '.join(map(str, ports[1:])) or 'nothing more'} of the live ones"
+            ),
+            sends_before_hosts=count,
+            note=(
+                f"at most {SWEEP_CONCURRENCY} connects pending at once; "
+                f"then {len(ports) - 1} connect(s) per live host"
+            ),
         )
     return _plan_host_probe(name, options)
 

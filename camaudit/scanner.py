@@ -22,18 +22,17 @@ from camaudit.identify.judge import judge
 from camaudit.identify.loader import Database
 from camaudit.identify.policy import Policy
 from camaudit.models import Evidence, ProbeOutcome, ProbeStatus, ScanResult
-from camaudit.net import Interface, RateLimiter, Sockets, close_quietly, list_interfaces, open_tcp
+from camaudit.liveness import Reachability, find_live_hosts, sweep_open_ports
+from camaudit.net import Interface, RateLimiter, Sockets, list_interfaces
 from camaudit.options import ScanOptions
 from camaudit.probes import ALL_PROBES, SWEEP_NAME, sweep_selected
+from camaudit.probes.arp import read_system_neighbours
 from camaudit.probes.base import DiscoveryProbe, HostProbe, HostTarget, ProbeContext
 from camaudit.targets import Scope
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-
-# Pending connects cost one descriptor each, and unanswered ones wait out the connect timeout.
-SWEEP_CONCURRENCY = 1024
 
 # Called with (stage, done, total) as the scan advances; the CLI draws a progress bar with it.
 Progress = Callable[[str, int, int], None]
@@ -205,22 +204,32 @@ class Scanner:
     async def _discover(
         self, ctx: ProbeContext, probes: list[DiscoveryProbe]
     ) -> dict[IPv4Address, set[int]]:
-        self.progress("discovery", 0, len(probes) + 1)
+        """Discovery and the TCP side together: multicast goes out at once, while the
+        reachability pass finds the live hosts; directed discovery and the port sweep then go to
+        those alone. Hosts discovery heard that the pass missed get their port sweep last."""
+        self.progress("discovery", 0, len(probes))
         done = 0
-
         deadline_s = self._discovery_deadline_s(len(probes))
+        if self.sweep:
+            ctx.live = asyncio.get_running_loop().create_future()
 
         async def run_one(probe: DiscoveryProbe) -> None:
             nonlocal done
             await self._guarded(probe.name, probe.discover(ctx), timeout_s=deadline_s)
             done += 1
-            self.progress("discovery", done, len(probes) + 1)
+            self.progress("discovery", done, len(probes))
 
         async with asyncio.TaskGroup() as group:
             sweep = group.create_task(self._sweep(ctx))
             for probe in probes:
                 group.create_task(run_one(probe))
-        return sweep.result()
+        open_ports, swept = sweep.result()
+        if self.sweep:
+            heard = {item.host for item in self.evidence if item.host in self.scope} - swept
+            late = await self._sweep_hosts(ctx, sorted(heard), sweep_ports(self.options))
+            open_ports.update(late)
+            self._record_open_ports(late)
+        return open_ports
 
     def _discovery_deadline_s(self, probe_count: int) -> float:
         """Discovery probes send to every target through one shared rate limit, so their deadline
@@ -229,32 +238,49 @@ class Scanner:
         sends = self.scope.size() * (probe_count * 2 + len(self.options.tcp_ports) + 2)
         return self.options.probe_timeout_s + 1.5 * sends / self.options.rate
 
-    async def _sweep(self, ctx: ProbeContext) -> dict[IPv4Address, set[int]]:
-        """TCP connect to the usual camera ports of every target; open ports are evidence too."""
-        open_ports: dict[IPv4Address, set[int]] = defaultdict(set)
+    async def _sweep(
+        self, ctx: ProbeContext
+    ) -> tuple[dict[IPv4Address, set[int]], set[IPv4Address]]:
+        """The reachability pass, then the other camera ports of the live hosts; open ports are
+        evidence too. Returns the open ports per host and every host that was swept."""
         if not self.sweep:  # --skip-probe tcp: host probes ask only hosts discovery heard from
-            return open_ports
-        tally = self.tallies.setdefault(SWEEP_NAME, _ProbeTally(SWEEP_NAME))
+            return {}, set()
         ports = sweep_ports(self.options)
-        # A fixed pool of workers draws from one lazy iterator, so a /16 (half a million
-        # address-port pairs) costs SWEEP_CONCURRENCY tasks, not one task per pair.
-        pairs = ((address, port) for address in self.scope.addresses() for port in ports)
+        reach = Reachability(port=ports[0])
+        try:
+            reach = await find_live_hosts(
+                self.scope,
+                ports[0],
+                limiter=ctx.limiter,
+                timeout_s=self.options.connect_timeout_s,
+                neighbours=lambda: asyncio.to_thread(read_system_neighbours),
+                on_progress=lambda done, total: self.progress("liveness", done, total),
+            )
+        finally:
+            if ctx.live is not None and not ctx.live.done():
+                # Directed discovery waits on this: it must be set even if the pass failed.
+                ctx.live.set_result(reach.live_addresses())
+        live = reach.live_addresses()
+        self.progress("sweep", 0, len(live))
+        open_ports = await self._sweep_hosts(ctx, live, ports[1:])
+        for address in reach.open:
+            open_ports.setdefault(address, set()).add(ports[0])
+        self.tallies.setdefault(SWEEP_NAME, _ProbeTally(SWEEP_NAME))
+        self._record_open_ports(open_ports)
+        self.progress("sweep", len(live), len(live))
+        return open_ports, set(live)
 
-        async def worker() -> None:
-            for address, port in pairs:
-                await ctx.limiter.acquire()
-                try:
-                    _reader, writer = await open_tcp(
-                        address, port, timeout_s=self.options.connect_timeout_s
-                    )
-                except (OSError, TimeoutError):
-                    continue
-                await close_quietly(writer)
-                open_ports[address].add(port)
+    async def _sweep_hosts(
+        self, ctx: ProbeContext, hosts: list[IPv4Address], ports: Sequence[int]
+    ) -> dict[IPv4Address, set[int]]:
+        if not hosts or not ports:
+            return {}
+        return await sweep_open_ports(
+            hosts, ports, limiter=ctx.limiter, timeout_s=self.options.connect_timeout_s
+        )
 
-        async with asyncio.TaskGroup() as group:
-            for _ in range(SWEEP_CONCURRENCY):
-                group.create_task(worker())
+    def _record_open_ports(self, open_ports: dict[IPv4Address, set[int]]) -> None:
+        tally = self.tallies.setdefault(SWEEP_NAME, _ProbeTally(SWEEP_NAME))
         for address, found in sorted(open_ports.items()):
             tally.hosts += 1
             for port in sorted(found):
@@ -268,7 +294,6 @@ class Scanner:
                     )
                 )
                 tally.evidence += 1
-        return open_ports
 
     def _host_targets(self, open_ports: dict[IPv4Address, set[int]]) -> list[HostTarget]:
         known: dict[IPv4Address, list[Evidence]] = defaultdict(list)

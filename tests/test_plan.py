@@ -57,6 +57,9 @@ class TestProbeChoices:
         plan = plan_of("198.51.100.0/28", skip_probes=("tcp",))
         assert "tcp" not in [p.name for p in plan.probes]
         assert plan.skipped == ("tcp",)
+        # Without the reachability pass, directed discovery goes to every address.
+        sadp = {p.name: p for p in plan.probes}["sadp"]
+        assert sadp.unicast == "UDP 37020 of each of the 14 addresses"
         scanner = Scanner(
             build_scope(["198.51.100.0/28"]),
             options,
@@ -80,11 +83,12 @@ class TestProbeChoices:
 class TestWhatIsSent:
     def test_unicast_ports_groups_and_counts_for_a_small_subnet(self) -> None:
         """A /28 (14 addresses) on eth9: each UDP probe's port and group, DHIP's broadcast, the
-        sweep's ports, and how many sends each makes."""
+        sweep's ports, and how many sends each makes. Directed discovery and all but the first
+        sweep port go to live hosts only; the reachability pass is one connect per address."""
         plan = plan_of("198.51.100.0/28")
         probes = {p.name: p for p in plan.probes}
         assert plan.address_count == 14
-        assert probes["wsdiscovery"].unicast == "UDP 3702 of each of the 14 addresses"
+        assert probes["wsdiscovery"].unicast == "UDP 3702 of each live one of the 14 addresses"
         assert probes["wsdiscovery"].groups == ("239.255.255.250:3702 on eth9",)
         assert probes["wsdiscovery"].sends_before_hosts == 14 + 2  # 2 typed Probes to the group
         assert probes["mdns"].groups == ("224.0.0.251:5353 on eth9",)
@@ -94,9 +98,11 @@ class TestWhatIsSent:
             "198.51.100.255:37810 on eth9",
         )
         assert probes["tcp"].unicast == (
-            "TCP 80, 443, 554, 8000, 8080, 8443, 37777 of each of the 14 addresses"
+            "TCP 80 of each of the 14 addresses (reachability); "
+            "443, 554, 8000, 8080, 8443, 37777 of the live ones"
         )
-        assert probes["tcp"].sends_before_hosts == 14 * 7
+        assert probes["tcp"].sends_before_hosts == 14
+        assert "then 6 connect(s) per live host" in probes["tcp"].note
         assert plan.sends_before_hosts == sum(p.sends_before_hosts for p in plan.probes)
 
     def test_port_overrides_and_no_multicast_change_the_plan(self) -> None:
@@ -111,9 +117,9 @@ class TestWhatIsSent:
         probes = {p.name: p for p in plan.probes}
         assert plan.interfaces == ()
         assert all(p.groups == () for p in plan.probes)
-        assert probes["sadp"].unicast == "UDP 47020 of each of the 1 addresses"
+        assert probes["sadp"].unicast == "UDP 47020 of each live one of the 1 addresses"
         assert "8081, 8444" in probes["http_banner"].unicast
-        assert probes["tcp"].unicast.startswith("TCP 80, 443, 554, 8000, 8080, 8443, 37777, 8081")
+        assert probes["tcp"].unicast.endswith("443, 554, 8000, 8080, 8443, 37777, 8081, 8444 of the live ones")
 
     def test_arp_sweeps_only_as_root_on_linux(self) -> None:
         """Windows or macOS (no packet sockets) and non-root Linux read the table, sending

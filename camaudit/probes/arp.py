@@ -63,7 +63,9 @@ class ArpProbe(DiscoveryProbe):
         """One "mac" evidence per in-scope host with a known MAC; no packets without interfaces."""
         found: dict[IPv4Address, str] = {}
         why_not_swept: str | None = None
-        on_link = on_link_targets(ctx.interfaces, ctx.unicast_targets())
+        # Every on-link address, not only the live ones: one who-has each is as cheap as the
+        # reachability pass and itself finds hosts that drop TCP.
+        on_link = on_link_targets(ctx.interfaces, ctx.scope.addresses())
         if on_link and not has_packet_sockets():
             why_not_swept = NO_PACKET_SOCKETS
         elif on_link:

@@ -179,7 +179,7 @@ class MdnsProbe(DiscoveryProbe):
         async with ctx.sockets.udp() as endpoint:
             packets = build_query(first_questions, secrets.randbelow(0x10000))
             sent = 0
-            for address in ctx.unicast_targets():
+            for address in await ctx.unicast_targets():
                 await _send_paced(ctx, endpoint, packets, (str(address), port))
                 asked[address] = set(first_questions)
                 sent += 1

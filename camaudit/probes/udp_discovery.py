@@ -136,7 +136,7 @@ async def _send_to_segment(
 
 async def _send_to_targets(ctx: ProbeContext, request: UdpAsk, endpoint: UdpEndpoint) -> None:
     # Directed unicast reaches routed subnets (multicast has TTL 1) and hosts that ignore it.
-    for address in ctx.unicast_targets():
+    for address in await ctx.unicast_targets():
         for payload in request.payloads(str(address)):
             await ctx.limiter.acquire()
             endpoint.send(payload, (str(address), request.port))

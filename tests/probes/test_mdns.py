@@ -232,7 +232,9 @@ async def main():
         scope=Scope(networks=(IPv4Network("198.51.100.10/32"),)),
         interfaces=(Interface("{iface}", IPv4Interface("{address}/24"), True),),
     )
-    ctx.unicast_targets = lambda: iter(())  # multicast path only
+    async def nowhere():
+        return ()
+    ctx.unicast_targets = nowhere  # multicast path only
     evidence = await MdnsProbe().discover(ctx)
     print(json.dumps([[str(e.host), e.channel, e.value] for e in evidence]))
 

@@ -1,0 +1,135 @@
+"""Which targets are alive, asked as cheaply as possible before anything costly is sent to them.
+
+A /20 is 4,096 addresses and most of them are silent. Sweeping seven ports on each and sending
+every discovery datagram to each costs the silent ones far more than the live ones, so the scan
+first asks every address one question: a TCP connect to the likeliest camera port. A live host
+answers it either way, with SYN-ACK (open) or RST (closed); a silent address times out. On a
+directly connected network the connect also makes the kernel resolve the address by ARP, so the
+neighbour table read afterwards adds the live hosts that drop TCP silently (a firewall on port 80)
+without one packet more and without root. Only the live hosts then get the rest of the port
+sweep and the directed discovery datagrams.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from ipaddress import IPv4Address
+from typing import TypeVar
+
+from camaudit.net import RateLimiter, close_quietly, open_tcp
+from camaudit.neighbour_table import Neighbour
+from camaudit.targets import Scope
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+# Pending connects cost one descriptor each, and unanswered ones wait out the connect timeout.
+SWEEP_CONCURRENCY = 1024
+
+
+class Answer:
+    """What one connect attempt said about a host."""
+
+    OPEN = "open"  # SYN-ACK: the port listens
+    CLOSED = "closed"  # RST: nothing listens there, but the host is alive
+    SILENT = "silent"  # no answer, or no route: nothing to learn
+
+
+@dataclass(slots=True)
+class Reachability:
+    """The outcome of the reachability pass: who is alive, and which of them had the port open."""
+
+    port: int
+    alive: set[IPv4Address] = field(default_factory=set)
+    open: set[IPv4Address] = field(default_factory=set)
+    asked: int = 0
+
+    def live_addresses(self) -> list[IPv4Address]:
+        return sorted(self.alive)
+
+
+async def knock(address: IPv4Address, port: int, *, timeout_s: float) -> str:
+    """One connect to `address:port`: OPEN, CLOSED or SILENT (see Answer)."""
+    try:
+        _reader, writer = await open_tcp(address, port, timeout_s=timeout_s)
+    except ConnectionRefusedError:
+        return Answer.CLOSED
+    except (OSError, TimeoutError):
+        return Answer.SILENT  # timed out, host or network unreachable (no ARP reply)
+    await close_quietly(writer)
+    return Answer.OPEN
+
+
+async def find_live_hosts(
+    scope: Scope,
+    port: int,
+    *,
+    limiter: RateLimiter,
+    timeout_s: float,
+    neighbours: Callable[[], Awaitable[list[Neighbour]]] | None = None,
+    on_progress: Callable[[int, int], None] = lambda done, total: None,
+) -> Reachability:
+    """Knock once on `port` of every address in scope, then add in-scope neighbours the kernel
+    resolved meanwhile (hosts that answered ARP but dropped the connect)."""
+    found = Reachability(port=port)
+    total = scope.size()
+
+    async def ask(address: IPv4Address) -> None:
+        await limiter.acquire()
+        answer = await knock(address, port, timeout_s=timeout_s)
+        found.asked += 1
+        if answer != Answer.SILENT:
+            found.alive.add(address)
+        if answer == Answer.OPEN:
+            found.open.add(address)
+        on_progress(found.asked, total)
+
+    await run_pooled(scope.addresses(), ask)
+    if neighbours is not None:
+        resolved = [n.ip for n in await neighbours() if n.ip in scope and n.ip not in found.alive]
+        if resolved:
+            log.debug("liveness: %d more live host(s) from the neighbour table", len(resolved))
+        found.alive.update(resolved)
+    return found
+
+
+async def sweep_open_ports(
+    hosts: Iterable[IPv4Address],
+    ports: Iterable[int],
+    *,
+    limiter: RateLimiter,
+    timeout_s: float,
+) -> dict[IPv4Address, set[int]]:
+    """Connect to each of `ports` on each host; the open ones, per host (only hosts with any)."""
+    wanted = tuple(ports)
+    pairs = ((host, port) for host in hosts for port in wanted)
+    open_ports: dict[IPv4Address, set[int]] = {}
+
+    async def ask(pair: tuple[IPv4Address, int]) -> None:
+        host, port = pair
+        await limiter.acquire()
+        if await knock(host, port, timeout_s=timeout_s) == Answer.OPEN:
+            open_ports.setdefault(host, set()).add(port)
+
+    await run_pooled(pairs, ask)
+    return open_ports
+
+
+async def run_pooled(
+    items: Iterator[T], work: Callable[[T], Awaitable[None]], workers: int = SWEEP_CONCURRENCY
+) -> None:
+    """Run `work` on every item with a fixed pool of tasks drawing from one lazy iterator, so a
+    /16 (65,536 addresses) costs `workers` tasks, not one task per address."""
+    shared = iter(items)
+
+    async def worker() -> None:
+        for item in shared:
+            await work(item)
+
+    async with asyncio.TaskGroup() as group:
+        for _ in range(workers):
+            group.create_task(worker())
