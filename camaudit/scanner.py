@@ -261,6 +261,7 @@ class Scanner:
                 # Directed discovery waits on this: it must be set even if the pass failed.
                 ctx.live.set_result(reach.live_addresses())
         live = reach.live_addresses()
+        self.progress("live", len(live), len(live))
         self.progress("sweep", 0, len(live))
         open_ports = await self._sweep_hosts(ctx, live, ports[1:])
         for address in reach.open:

@@ -283,7 +283,7 @@ def scan(  # noqa: PLR0913 - click passes every option
                 "Multicast discovery on: "
                 + ", ".join(f"{i.name} ({i.network})" for i in scanner.interfaces)
             )
-        result = _run_with_progress(scanner, err)
+        result = _run_with_progress(scanner, err, shown=output_format != "json")
         if settings.site:
             result = replace(result, site=settings.site)
         outcome = finish_scan(
@@ -351,23 +351,42 @@ def _scan_options(
     )
 
 
-def _run_with_progress(scanner: Scanner, err: Console) -> ScanResult:
-    """Run the scan with a progress line on stderr; Ctrl-C ends it early with what was found."""
-    from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn
+# What each of the scanner's stages counts, as the progress display words it.
+STAGE_LABELS = {
+    "liveness": "addresses asked ",
+    "live": "live hosts found",
+    "sweep": "live hosts swept",
+    "discovery": "discovery probes",
+    "hosts": "host probes done",
+}
+
+
+def _run_with_progress(scanner: Scanner, err: Console, *, shown: bool) -> ScanResult:
+    """Run the scan with a progress display on stderr, only when stderr is a terminal and the
+    output is not JSON (a pipeline reading JSON wants nothing else); Ctrl-C ends the scan early
+    with what was found."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
 
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
-        TaskProgressColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
         console=err,
         transient=True,
-        disable=not err.is_terminal,
+        disable=not (shown and err.is_terminal),
     ) as bar:
         tasks: dict[str, Any] = {}
 
         def progress(stage: str, done: int, total: int) -> None:
             if stage not in tasks:
-                tasks[stage] = bar.add_task(f"{stage:<10}", total=total)
+                tasks[stage] = bar.add_task(STAGE_LABELS.get(stage, stage), total=total)
             bar.update(tasks[stage], completed=done, total=total)
 
         scanner.progress = progress
