@@ -21,16 +21,18 @@ $(TEST_STAMP): pyproject.toml $(STAMP)
 	$(BIN)/python -m pip install --quiet --group test --group lint
 	touch $@
 
-# The HTML report test opens the report in headless Chromium; the lab needs iproute2 (ip netns);
+# The HTML report test opens the report in headless Chromium, and the checklist test prints it to
+# PDF and reads it back with pdftotext (poppler-utils); the lab needs iproute2 (ip netns);
 # the offline-input tests record the lab with nmap and tcpdump (inside its namespaces only); the
 # inventory tests start a throw-away PostgreSQL server (initdb, postgres) in a temporary folder.
 system-test-deps:
 	@if [ "$$(id -u)" = 0 ] && { ! command -v chromium >/dev/null || ! command -v ip >/dev/null \
 		|| ! command -v nmap >/dev/null || ! command -v tcpdump >/dev/null \
+		|| ! command -v pdftotext >/dev/null \
 		|| ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; }; then \
-		echo "installing chromium, iproute2, nmap, tcpdump and postgresql (Debian packages) for the test suite"; \
+		echo "installing chromium, iproute2, nmap, tcpdump, poppler-utils and postgresql (Debian packages) for the test suite"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium iproute2 \
-			nmap tcpdump postgresql >/dev/null; \
+			nmap tcpdump poppler-utils postgresql >/dev/null; \
 	fi
 
 # The simulator (camlab/) is not part of camaudit's wheel: it runs from this checkout, beside the

@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 from ipaddress import IPv4Address
 from typing import TypeVar
 
-from camaudit.net import RateLimiter, close_quietly, open_tcp
 from camaudit.neighbour_table import Neighbour
+from camaudit.net import RateLimiter, close_quietly, open_tcp
 from camaudit.targets import Scope
 
 log = logging.getLogger(__name__)

@@ -92,6 +92,27 @@ class Conflict:
     rule: str
 
 
+class AdvisoryStatus(StrEnum):
+    """How a published vulnerability stands for one device's firmware."""
+
+    AFFECTED = "affected"  # the firmware read falls in the affected range
+    FIRMWARE_UNKNOWN = "firmware unknown"  # model fits; firmware not read or not comparable
+    NOT_AFFECTED = "not affected"  # never kept on a device: its firmware is clear of it
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AdvisoryMatch:
+    """A published vulnerability that may concern a device (fingerprints/advisories/)."""
+
+    id: str  # "CVE-2021-36260"
+    title: str
+    status: AdvisoryStatus
+    known_exploited: bool = False  # listed in CISA's Known Exploited Vulnerabilities catalog
+    kev_added: str | None = None  # the date CISA added it, YYYY-MM-DD
+    fixed_in: str | None = None  # the first fixed build, when the vendor states one
+    links: Mapping[str, str] = field(default_factory=dict)  # "advisory", "nvd", "kev" → URL
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Device:
     """Everything camaudit concluded about one host, with the evidence behind it."""
@@ -111,6 +132,7 @@ class Device:
     in_scope: bool = True  # False: heard via multicast from outside the targets, never probed
     evidence: tuple[EvidenceItem, ...] = ()
     conflicts: tuple[Conflict, ...] = ()
+    advisories: tuple[AdvisoryMatch, ...] = ()  # known-exploited first
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

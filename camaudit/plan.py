@@ -13,6 +13,7 @@ from typing import Any
 
 from camaudit import hostos
 from camaudit.errors import ConfigError
+from camaudit.liveness import SWEEP_CONCURRENCY
 from camaudit.net import Interface
 from camaudit.options import ScanOptions
 from camaudit.probes import PROBE_CHOICES, SWEEP_NAME, sweep_selected
@@ -23,7 +24,6 @@ from camaudit.probes.ssdp_codec import SEARCH_TARGETS
 from camaudit.probes.vendor_http import VENDOR_REQUESTS
 from camaudit.probes.wsd_codec import PROBE_TYPES
 from camaudit.probes.wsdiscovery import WSD_GROUP
-from camaudit.liveness import SWEEP_CONCURRENCY
 from camaudit.scanner import select_probes, sweep_ports
 from camaudit.targets import Scope
 
@@ -223,7 +223,9 @@ def _plan_probe(
             name=name,
             stage="discovery",
             sends="DNS-SD PTR queries for camera service types and _services._dns-sd._udp",
-            unicast=f"UDP {port} {each_live} (legacy unicast); follow-up queries only to responders",
+            unicast=(
+                f"UDP {port} {each_live} (legacy unicast); follow-up queries only to responders"
+            ),
             groups=_on(MDNS_GROUP, port, interfaces),
             sends_before_hosts=count,
         )

@@ -20,6 +20,8 @@ from camaudit import __version__
 from camaudit.errors import ConfigError
 from camaudit.models import (
     SCAN_SCHEMA,
+    AdvisoryMatch,
+    AdvisoryStatus,
     Conflict,
     Device,
     EvidenceItem,
@@ -106,7 +108,20 @@ def _device_dict(device: Device) -> dict[str, Any]:
             {"fact": c.fact, "chosen": c.chosen, "other": c.other, "rule": c.rule}
             for c in device.conflicts
         ],
+        "advisories": [_advisory_dict(a) for a in device.advisories],
         "evidence": [_evidence_dict(item) for item in device.evidence],
+    }
+
+
+def _advisory_dict(advisory: AdvisoryMatch) -> dict[str, Any]:
+    return {
+        "id": advisory.id,
+        "title": advisory.title,
+        "status": advisory.status.value,
+        "known_exploited": advisory.known_exploited,
+        "kev_added": advisory.kev_added,
+        "fixed_in": advisory.fixed_in,
+        "links": dict(sorted(advisory.links.items())),
     }
 
 
@@ -246,6 +261,19 @@ def _conflict_from(raw: Any, where: str) -> Conflict:
     )
 
 
+def _advisory_from(raw: Any, where: str) -> AdvisoryMatch:
+    r = _Reader(raw, where)
+    return AdvisoryMatch(
+        id=r.text("id"),
+        title=r.text("title"),
+        status=r.choice("status", AdvisoryStatus),
+        known_exploited=r.flag("known_exploited"),
+        kev_added=r.text_or_none("kev_added"),
+        fixed_in=r.text_or_none("fixed_in"),
+        links=_facts(r.data.get("links"), f"{where}.links"),
+    )
+
+
 def _device_from(raw: Any, where: str) -> Device:
     r = _Reader(raw, where)
     try:
@@ -268,6 +296,10 @@ def _device_from(raw: Any, where: str) -> Device:
         in_scope=r.flag("in_scope", default=True),
         conflicts=tuple(
             _conflict_from(c, f"{where}.conflicts[{i}]") for i, c in enumerate(r.items("conflicts"))
+        ),
+        advisories=tuple(
+            _advisory_from(a, f"{where}.advisories[{i}]")
+            for i, a in enumerate(r.items("advisories"))
         ),
         evidence=tuple(
             _evidence_from(e, f"{where}.evidence[{i}]") for i, e in enumerate(r.items("evidence"))

@@ -21,8 +21,8 @@ from camaudit.errors import ConfigError, ProbeError, ProbeUnavailable
 from camaudit.identify.judge import judge
 from camaudit.identify.loader import Database
 from camaudit.identify.policy import Policy
-from camaudit.models import Evidence, ProbeOutcome, ProbeStatus, ScanResult
 from camaudit.liveness import Reachability, find_live_hosts, sweep_open_ports
+from camaudit.models import Evidence, ProbeOutcome, ProbeStatus, ScanResult
 from camaudit.net import Interface, RateLimiter, Sockets, list_interfaces
 from camaudit.options import ScanOptions
 from camaudit.probes import ALL_PROBES, SWEEP_NAME, sweep_selected

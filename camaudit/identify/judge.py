@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from ipaddress import IPv4Address
 from typing import TYPE_CHECKING
 
+from camaudit.identify.advisories import attach_advisories, load_advisories
 from camaudit.identify.engine import match_host
 from camaudit.identify.loader import Database
 from camaudit.identify.merge import merge_host
@@ -27,13 +28,15 @@ def judge(
     policy: Policy,
     scope: Scope | None = None,
 ) -> list[Device]:
-    """One Device per host, with the policy's flag applied, in the one device order.
+    """One Device per host, with the policy's flag and the published firmware advisories that may
+    concern it, in the one device order.
 
     Hosts outside `scope` (heard by multicast, never probed) are kept with in_scope False;
     without a scope every host counts as in scope.
     """
     identified = identify_hosts(evidence, database, scope=scope)
-    return order_devices(policy.apply(device) for device in identified)
+    judged = attach_advisories((policy.apply(device) for device in identified), load_advisories())
+    return order_devices(judged)
 
 
 def identify_hosts(

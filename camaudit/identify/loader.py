@@ -20,6 +20,7 @@ from camaudit.identify.vocabulary import Identifiers
 log = logging.getLogger(__name__)
 
 POLICIES_DIR = "policies"
+ADVISORIES_DIR = "advisories"  # the firmware advisory table (identify/advisories.py), not rules
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -306,13 +307,14 @@ def load_file(path: Path) -> FingerprintFile:
 
 
 def fingerprint_paths(directory: Path) -> list[Path]:
-    """Every *.toml under `directory` except the policies/ folder, in a stable order."""
+    """Every *.toml under `directory` except the policies/ and advisories/ folders, in a stable
+    order."""
     if not directory.is_dir():
         return []
     return sorted(
         path
         for path in directory.rglob("*.toml")
-        if POLICIES_DIR not in path.relative_to(directory).parts[:-1]
+        if not {POLICIES_DIR, ADVISORIES_DIR} & set(path.relative_to(directory).parts[:-1])
     )
 
 

@@ -6,10 +6,12 @@ clean_text, for hostile device strings, lives in camaudit/untrusted.py.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import re
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from ipaddress import IPv4Address, IPv4Network
 
+from camaudit.identify.vocabulary import load_identifiers
 from camaudit.models import Device, EvidenceItem, ProbeOutcome, ProbeStatus
 from camaudit.untrusted import clean_text
 
@@ -55,6 +57,98 @@ def evidence_line(item: EvidenceItem, max_chars: int = 120) -> str:
         value = value[: max_chars - 1] + "…"
     rule = f" ({clean_text(item.rule)})" if item.rule else ""
     return f"{clean_text(item.channel)}: {value}{rule}"
+
+
+# What each channel is, in words a technician reads; the value follows in quotes.
+_CHANNEL_WORDS = {
+    "http.server": "web server",
+    "http.title": "web page title",
+    "http.www_authenticate": "web login realm",
+    "http.favicon_md5": "web page icon (MD5)",
+    "http.location": "web redirect to",
+    "http.path_status": "vendor web path",
+    "tls.subject": "certificate subject",
+    "tls.issuer": "certificate issuer",
+    "rtsp.server": "video stream (RTSP) server",
+    "rtsp.www_authenticate": "RTSP realm",
+    "rtsp.public": "RTSP methods",
+    "wsd.types": "ONVIF discovery types",
+    "wsd.xaddrs": "ONVIF service address",
+    "mdns.service": "mDNS service",
+    "mdns.hostname": "mDNS host name",
+    "mdns.txt": "mDNS record",
+    "ssdp.server": "UPnP server",
+    "ssdp.st": "UPnP search type",
+    "tcp.open": "open TCP port",
+    "mac": "MAC address",
+    "nmap.service": "nmap service",
+    "nmap.cpe": "nmap CPE",
+    "snmp.sysdescr": "SNMP description",
+    "dhcp.hostname": "DHCP host name",
+    "dhcp.vendor_class": "DHCP vendor class",
+}
+# Structured replies (XML, JSON, binary): on paper only the facts read from them, never the reply.
+_STRUCTURED = {
+    "sadp": "SADP reply",
+    "dhip": "DHIP reply",
+    "upnp.description": "UPnP description",
+    "onvif.device_information": "ONVIF device information",
+    "wsd.scopes": "ONVIF discovery",
+    "http.body": "web page",
+    "http.headers": "web headers",
+    "onvif.system_date_time": "ONVIF clock reply",
+    "wsd.epr": "ONVIF endpoint",
+}
+_FACT_WORDS = (
+    ("brand", "brand"), ("model", "model"), ("serial", "serial"),
+    ("firmware", "firmware"), ("mac", "MAC"), ("device_type", "type"),
+)  # fmt: skip
+
+
+_REALM = re.compile(r'realm="([^"]*)"', re.IGNORECASE)
+
+
+def maker_name(maker: str | None) -> str:
+    """A maker id as people write it ("hikvision" → "Hikvision"); unknown ids as given."""
+    if not maker:
+        return ""
+    return clean_text(load_identifiers().maker_display(maker))
+
+
+def humane_evidence(
+    item: EvidenceItem, max_chars: int = 110, printed: Mapping[str, str | None] | None = None
+) -> str:
+    """One line a person reads on paper: what was seen, in words, with the facts read from it.
+
+    "SADP reply: model DS-2CD2385G1-I, serial DS-2CD…, firmware V5.6.2build 190701";
+    "RTSP realm "IP Camera(C1214)"". A structured reply is never printed raw: only its facts.
+    A fact whose value `printed` already shows elsewhere (the card's serial) is named, not
+    repeated: "SADP reply: model, serial, firmware".
+    """
+    shown = clean_text(item.value)
+    elsewhere = {key for key, value in (printed or {}).items() if value}
+    facts = ", ".join(
+        word if item.facts[key] == (printed or {}).get(key) and key in elsewhere
+        else f"{word} {clean_text(item.facts[key])}"
+        for key, word in _FACT_WORDS
+        # A fact the quoted value already shows (the serial in a realm) is not said twice.
+        if item.facts.get(key) and (item.channel in _STRUCTURED or item.facts[key] not in shown)
+    )
+    if item.channel in _STRUCTURED:
+        text = f"{_STRUCTURED[item.channel]}: {facts or 'answered'}"
+    else:
+        words = _CHANNEL_WORDS.get(item.channel, clean_text(item.channel))
+        value = clean_text(item.value)
+        if item.channel.endswith("www_authenticate") and (realm := _REALM.search(value)):
+            value = realm.group(1)  # the realm is what names a maker; nonces are noise
+        if len(value) > 60:
+            value = value[:59] + "…"
+        text = f'{words} "{value}"'
+        if facts and item.channel != "mac":
+            text += f" ({facts})"
+        elif item.channel == "mac" and item.facts.get("maker"):
+            text += f" ({maker_name(item.facts['maker'])} prefix)"
+    return text if len(text) <= max_chars else text[: max_chars - 1] + "…"
 
 
 def verdict_text(device: Device) -> str:

@@ -6,11 +6,19 @@ must flag it; the scan must agree for every device, cameras and ordinary devices
 
 from __future__ import annotations
 
+import base64
+import re
+import shutil
+import subprocess
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from camaudit import scanfile
+from camaudit.reports import checklist
 from camlab.site import SITES_DIR, load_site
+from tests.chromium import ARTIFACTS, chromium, needs_chromium
 from tests.e2e.conftest import LabHandle
 
 pytestmark = pytest.mark.netns
@@ -80,3 +88,64 @@ def test_oem_labels_on_the_wire_are_the_brand_and_the_maker_is_real(
             assert (seen["maker"], seen["brand"]) == (expect.maker, expect.brand)
             checked += 1
     assert checked >= 6
+
+
+# Paper sizes in inches, as Chromium's printToPDF takes them.
+PAPERS = {"A4": (8.27, 11.69), "Letter": (8.5, 11.0)}
+RAW_REPLY_MARKS = ("<?xml", "<ProbeMatch", "DeviceSN", "<root", '{"', "Envelope")
+
+
+@needs_chromium
+@pytest.mark.skipif(shutil.which("pdftotext") is None, reason="pdftotext (poppler-utils) missing")
+@pytest.mark.parametrize("paper", sorted(PAPERS))
+async def test_printed_checklist_reads_whole_on_paper(
+    default_scan: dict[str, Any], tmp_path: Path, paper: str
+) -> None:
+    """The default site's checklist printed from Chromium to PDF, read back as text: every
+    flagged address and MAC on one line, makers by display name, no raw protocol reply, 4 to 8
+    devices a page, and the known-exploited CVE with its link on the affected unit's card."""
+    result = scanfile.from_dict(default_scan)
+    built = checklist.build(result)
+    page_file = tmp_path / "checklist.html"
+    page_file.write_text(checklist.render_html(built), encoding="utf-8")
+    width, height = PAPERS[paper]
+    async with chromium(tmp_path / "profile") as page:
+        await page.call("Page.enable")
+        await page.call("Page.navigate", url=page_file.as_uri())
+        await page.wait_for("Page.loadEventFired")
+        printed = await page.call(
+            "Page.printToPDF", paperWidth=width, paperHeight=height, printBackground=True
+        )
+    pdf = tmp_path / f"checklist-{paper}.pdf"
+    pdf.write_bytes(base64.b64decode(printed["data"]))
+    ARTIFACTS.mkdir(exist_ok=True)
+    shutil.copy(pdf, ARTIFACTS / pdf.name)
+    text = subprocess.run(
+        ["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True
+    ).stdout
+    pages = text.count("\f") or 1
+
+    flagged = [d for d in default_scan["devices"] if d["flagged"]]
+    assert flagged
+    for device in flagged:
+        assert re.search(rf"(?<![\d.]){re.escape(device['ip'])}(?![\d.])", text), device["ip"]
+        if device["mac"]:
+            assert device["mac"] in text, device["mac"]
+    assert "Hikvision" in text and "Dahua" in text
+    # Card titles ("3. Hikvision DS-2CD…") carry display names, never the ids ("hikvision").
+    assert not re.search(r"\d+\. (hikvision|dahua)\b", text), "maker ids instead of names"
+    for mark in RAW_REPLY_MARKS:
+        assert mark not in text, f"raw reply on paper: {mark}"
+    cards = len(built.rows) + len(built.verify)
+    assert 4 <= cards / pages <= 8, f"{cards} cards on {pages} pages"
+    exploited = [
+        d
+        for d in flagged
+        if any(a["known_exploited"] and a["status"] == "affected" for a in d["advisories"])
+    ]
+    assert exploited, "the default site has a unit on firmware with a known-exploited CVE"
+    advisory = next(a for a in exploited[0]["advisories"] if a["status"] == "affected")
+    assert advisory["id"] in text
+    assert advisory["links"]["nvd"] in text
+    # Known-exploited units come first: the first card is one of them.
+    assert built.rows[0].ip in {d["ip"] for d in exploited}

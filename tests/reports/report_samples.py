@@ -6,6 +6,8 @@ from datetime import UTC, datetime
 from ipaddress import IPv4Address
 
 from camaudit.models import (
+    AdvisoryMatch,
+    AdvisoryStatus,
     Conflict,
     Device,
     EvidenceItem,
@@ -74,6 +76,15 @@ def hostile_device() -> Device:
         ),
         conflicts=(Conflict(fact="model", chosen=HOSTILE_MODEL, other="NVR4104",
                             rule="http_title::dahua-web"),),
+        advisories=(
+            AdvisoryMatch(id="CVE-2021-33044", title="Dahua: authentication bypass at login",
+                          status=AdvisoryStatus.AFFECTED, known_exploited=True,
+                          kev_added="2024-08-21",
+                          links={"nvd": "https://nvd.nist.gov/vuln/detail/CVE-2021-33044"}),
+            AdvisoryMatch(id="CVE-2022-30563", title="Dahua: ONVIF login replay",
+                          status=AdvisoryStatus.FIRMWARE_UNKNOWN,
+                          links={"nvd": "https://nvd.nist.gov/vuln/detail/CVE-2022-30563"}),
+        ),
     )  # fmt: skip
 
 

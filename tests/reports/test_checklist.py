@@ -25,7 +25,7 @@ from report_samples import (
 from camaudit import scanfile
 from camaudit.commands.checklist import checklist_command
 from camaudit.errors import ConfigError
-from camaudit.models import Device, ScanResult, Verdict
+from camaudit.models import AdvisoryMatch, AdvisoryStatus, Device, ScanResult, Verdict
 from camaudit.reports import checklist
 
 Golden = Callable[[str, str], None]
@@ -59,7 +59,8 @@ class TestBuild:
     def test_grouped_by_site_then_subnet_then_ip(self) -> None:
         """Rows are ordered by subnet (/24) and then numerically by IP."""
         far = replace(hikvision_camera(), ip=IPv4Address("198.18.0.9"), mac="58:50:ed:00:00:09")
-        built = checklist.build(make_scan((hikvision_camera(), hostile_device(), far)))
+        no_cve = replace(hostile_device(), advisories=())  # its CVE would put it first
+        built = checklist.build(make_scan((hikvision_camera(), no_cve, far)))
         assert [(r.subnet, r.ip) for r in built.rows] == [
             ("198.18.0.0/24", "198.18.0.9"),
             ("198.51.100.0/24", "198.51.100.7"),
@@ -71,8 +72,9 @@ class TestBuild:
         row = checklist.build(scan_result, site="Depot 4").rows[1]
         assert row.site == "Depot 4"
         assert row.verdict == "confirmed 0.97"
-        assert row.evidence.startswith("sadp: <DeviceSN>")
-        assert row.evidence.count("; ") == 2
+        # Humanised for paper, never the raw XML: the SADP reply gave the model the row shows.
+        assert row.evidence == 'SADP reply: model; web server "App-webs/"'
+        assert "<" not in row.evidence
         assert row.policy_rule.startswith("us-ndaa-889: maker hikvision")
         assert row.action == "remove"
         assert checklist.build(scan_result).rows[0].action == "replace"  # an NVR
@@ -84,6 +86,24 @@ class TestBuild:
         seen = {"mac:58:50:ed:1f:e3:85": (first, scan_result.started_at)}
         row = checklist.build(scan_result, seen=seen).rows[1]
         assert (row.first_seen, row.last_seen) == ("2023-05-01", "2024-05-01")
+
+    def test_known_exploited_firmware_goes_first_with_its_link(self) -> None:
+        """A unit whose firmware has a known-exploited CVE is listed before units without one,
+        whatever its address; its row names the CVE with the NVD link."""
+        exploited = AdvisoryMatch(
+            id="CVE-2021-36260", title="t", status=AdvisoryStatus.AFFECTED, known_exploited=True,
+            links={"nvd": "https://nvd.nist.gov/vuln/detail/CVE-2021-36260"},
+        )  # fmt: skip
+        unknown = replace(exploited, status=AdvisoryStatus.FIRMWARE_UNKNOWN)
+        late = replace(hikvision_camera(), ip=IPv4Address("198.51.100.250"), mac=None,
+                       serial=None, advisories=(exploited,))  # fmt: skip
+        early = replace(hikvision_camera(), advisories=(unknown,))
+        built = checklist.build(make_scan((early, late, replace(hostile_device(), advisories=()))))
+        assert [r.ip for r in built.rows] == ["198.51.100.250", "198.51.100.7", "198.51.100.20"]
+        assert built.rows[0].vulnerabilities == (
+            "CVE-2021-36260 (exploited, affected) https://nvd.nist.gov/vuln/detail/CVE-2021-36260"
+        )
+        assert "firmware unknown" in built.rows[2].vulnerabilities
 
     def test_possible_from_unflagged_maker_is_not_listed(self) -> None:
         """A possible Axis is not worth a site visit."""
@@ -134,12 +154,12 @@ class TestFormats:
         assert book.sheetnames == ["Checklist", "Verify on site"]
         sheet = book["Checklist"]
         assert sheet.freeze_panes == "A2"
-        assert sheet.auto_filter.ref == "A1:U3"
+        assert sheet.auto_filter.ref == "A1:V3"
         validations = sheet.data_validations.dataValidation
         assert len(validations) == 1
         assert validations[0].type == "list"
         assert "verified not covered" in (validations[0].formula1 or "")
-        assert str(validations[0].sqref).startswith("S2:S")
+        assert str(validations[0].sqref).startswith("T2:T")
         header = [c.value for c in sheet[1]]
         brand = sheet.cell(row=2, column=header.index("brand") + 1)
         assert brand.value == "'" + HOSTILE_BRAND

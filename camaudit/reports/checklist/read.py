@@ -14,6 +14,7 @@ from camaudit.reports.base import unneutralise_cell
 from camaudit.reports.checklist.rows import (
     COLUMNS,
     HEADINGS,
+    LATER_HEADINGS,
     MAIN_SHEET,
     VERIFY_SHEET,
     Checklist,
@@ -43,7 +44,7 @@ def _rows_from_table(table: Sequence[Sequence[Any]], where: str) -> list[Row]:
     if not table:
         raise ChecklistError(f"{where}: empty; not a camaudit checklist")
     header = [str(cell or "").strip() for cell in table[0]]
-    missing = [h for h in HEADINGS if h not in header]
+    missing = [h for h in HEADINGS if h not in header and h not in LATER_HEADINGS]
     if missing:
         raise ChecklistError(
             f"{where}: not a camaudit checklist (missing columns: {', '.join(missing)})"

@@ -10,9 +10,10 @@ from typing import Any
 
 from camaudit.errors import ConfigError
 from camaudit.identity import device_key
-from camaudit.models import Device, ScanResult, Verdict
+from camaudit.models import AdvisoryStatus, Device, ScanResult, Verdict
 from camaudit.reports.base import (
-    evidence_line,
+    humane_evidence,
+    maker_name,
     short_date,
     strongest_evidence,
     subnet_of,
@@ -55,6 +56,7 @@ class Row:
     last_seen: str = ""
     verdict: str = ""
     evidence: str = ""
+    vulnerabilities: str = ""
     policy_rule: str = ""
     action: str = ""
     status: str = STATUSES[0]
@@ -69,10 +71,12 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     ("brand", "brand"), ("model", "model"), ("serial", "serial"), ("firmware", "firmware"),
     ("first seen", "first_seen"), ("last seen", "last_seen"),
     ("verdict and confidence", "verdict"), ("evidence", "evidence"),
-    ("policy rule and source", "policy_rule"), ("action", "action"), ("status", "status"),
-    ("notes", "notes"), ("sign-off", "sign_off"),
+    ("known vulnerabilities", "vulnerabilities"), ("policy rule and source", "policy_rule"),
+    ("action", "action"), ("status", "status"), ("notes", "notes"), ("sign-off", "sign_off"),
 )  # fmt: skip
 HEADINGS = tuple(heading for heading, _ in COLUMNS)
+# Columns added after checklists were already in use: an older file without them still reads.
+LATER_HEADINGS = frozenset({"known vulnerabilities"})
 STAFF_FIELDS = ("location", "status", "notes", "sign_off")
 assert {name for _, name in COLUMNS} == {f.name for f in fields(Row)}
 
@@ -118,7 +122,7 @@ def _row(result: ScanResult, device: Device, site: str, seen: Mapping[str, tuple
         subnet=subnet_of(device.ip),
         ip=str(device.ip),
         mac=clean_text(device.mac),
-        maker=clean_text(device.maker),
+        maker=maker_name(device.maker),
         brand=clean_text(device.brand),
         model=clean_text(device.model),
         serial=clean_text(device.serial),
@@ -126,14 +130,53 @@ def _row(result: ScanResult, device: Device, site: str, seen: Mapping[str, tuple
         first_seen=first,
         last_seen=last,
         verdict=verdict_text(device),
-        evidence="; ".join(evidence_line(item) for item in strongest_evidence(device)),
+        evidence="; ".join(paper_evidence(device)),
+        vulnerabilities=vulnerabilities_text(device),
         policy_rule=_policy_rule(result, device),
         action=_action(device),
     )
 
 
+def paper_evidence(device: Device, limit: int = 2) -> list[str]:
+    """The strongest evidence as a person reads it, each line once; a structured reply whose
+    rule read no facts from it ("SADP reply: answered") only when nothing better was seen."""
+    printed = {"model": device.model, "serial": device.serial, "firmware": device.firmware}
+    lines = list(
+        dict.fromkeys(
+            humane_evidence(item, printed=printed) for item in strongest_evidence(device, 6)
+        )
+    )
+    telling = [line for line in lines if not line.endswith(": answered")]
+    return (telling or lines)[:limit]
+
+
+def vulnerabilities_text(device: Device) -> str:
+    """The published vulnerabilities that may concern the device, in one cell, each with its
+    first link; "firmware unknown" when none can be ruled in or out."""
+    parts = []
+    for advisory in device.advisories:
+        exploited = "exploited, " if advisory.known_exploited else ""
+        link = advisory.links.get("nvd") or next(iter(advisory.links.values()), "")
+        parts.append(f"{advisory.id} ({exploited}{advisory.status.value}) {link}".strip())
+    return "; ".join(parts)
+
+
+def removal_priority(device: Device) -> int:
+    """0: its firmware has a known-exploited vulnerability; 1: another published one; 2: none
+    known. Those go first: they are the units an attacker may already be using."""
+    affected = [a for a in device.advisories if a.status is AdvisoryStatus.AFFECTED]
+    if any(a.known_exploited for a in affected):
+        return 0
+    return 1 if affected else 2
+
+
 def _group_key(row: Row) -> tuple[Any, ...]:
     return (row.site, IPv4Address(row.subnet.split("/")[0]), row.recorder, IPv4Address(row.ip))
+
+
+def _in_walking_order(ranked: list[tuple[int, Row]]) -> list[Row]:
+    """Known-exploited firmware first; then by site, subnet, recorder and address, as walked."""
+    return [row for _, row in sorted(ranked, key=lambda pair: (pair[0], _group_key(pair[1])))]
 
 
 def needs_verifying(device: Device, flagged_makers: Iterable[str]) -> bool:
@@ -159,19 +202,23 @@ def build(
     flagged_makers = DEFAULT_FLAGGED_MAKERS | {
         (d.maker or "").lower() for d in result.devices if d.flagged and d.maker
     }
-    main: list[Row] = []
-    verify: list[Row] = []
+    main: list[tuple[int, Row]] = []
+    verify: list[tuple[int, Row]] = []
     for device in order_devices(result.devices):
+        ranked = (removal_priority(device), _row(result, device, site_name, seen_dates))
         if needs_verifying(device, flagged_makers):
-            verify.append(_row(result, device, site_name, seen_dates))
+            verify.append(ranked)
         elif device.flagged:
-            main.append(_row(result, device, site_name, seen_dates))
-    main.sort(key=_group_key)
-    verify.sort(key=_group_key)
-    numbered = [replace(row, item=i) for i, row in enumerate([*main, *verify], start=1)]
+            main.append(ranked)
+    # Known-exploited firmware first; then site, subnet, recorder and address, as walked.
+    main_rows = [row for _, row in sorted(main, key=lambda pair: (pair[0], _group_key(pair[1])))]
+    verify_rows = [
+        row for _, row in sorted(verify, key=lambda pair: (pair[0], _group_key(pair[1])))
+    ]
+    numbered = [replace(row, item=i) for i, row in enumerate([*main_rows, *verify_rows], start=1)]
     return Checklist(
-        rows=tuple(numbered[: len(main)]),
-        verify=tuple(numbered[len(main) :]),
+        rows=tuple(numbered[: len(main_rows)]),
+        verify=tuple(numbered[len(main_rows) :]),
         site=site_name,
         generated=short_date(result.finished_at),
         policy=clean_text(result.policy),

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from camaudit.errors import ConfigError
@@ -59,14 +61,60 @@ def render_md(checklist: Checklist) -> str:
     )  # fmt: skip
 
 
+@dataclass(frozen=True, slots=True)
+class VulnerabilityPart:
+    """One advisory of a row's "known vulnerabilities" cell, split for the printed card."""
+
+    id: str
+    status: str
+    url: str
+    exploited: bool
+
+
+# "CVE-2021-36260 (exploited, affected) https://…": only a link of the shape the advisory
+# table holds becomes a link; anything else (a hand-edited cell) stays text.
+_PART = re.compile(r"^(?P<id>\S+)(?: \((?P<status>[^)]*)\))?(?: (?P<url>https://[^\s\"'<>]+))?$")
+
+
+def vulnerability_parts(row: Row) -> list[VulnerabilityPart]:
+    """The cell "CVE-… (exploited, affected) https://…; …" as parts with their links."""
+    parts = []
+    for piece in filter(None, (p.strip() for p in row.vulnerabilities.split("; "))):
+        found = _PART.match(piece)
+        if found is None:
+            parts.append(VulnerabilityPart(piece, "", "", exploited=False))
+            continue
+        status = found.group("status") or ""
+        parts.append(
+            VulnerabilityPart(
+                found.group("id"),
+                status.replace("exploited, ", "known exploited; ", 1),
+                found.group("url") or "",
+                exploited=status.startswith("exploited, "),
+            )
+        )
+    return parts
+
+
+def why_flagged(row: Row) -> str:
+    """The policy rule in one line: "uk-2022: made by Hikvision (likely)"; the policy's long
+    title and source stay in the other formats."""
+    return clean_text(row.policy_rule).split(" - ", 1)[0]
+
+
 def render_html(checklist: Checklist) -> str:
-    """A printable, self-contained HTML page with tick boxes."""
+    """A printable, self-contained HTML page: one card per device, tick boxes, sign-off."""
     from camaudit.reports.as_html import environment
 
     return (
         environment()
         .get_template("checklist.html.j2")
-        .render(checklist=checklist, headings=HEADINGS, cells=cells, statuses=STATUSES)
+        .render(
+            checklist=checklist,
+            statuses=STATUSES,
+            vulnerabilities=vulnerability_parts,
+            why=why_flagged,
+        )
     )
 
 
