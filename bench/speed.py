@@ -109,7 +109,9 @@ def site_toml(spec: SiteSpec) -> str:
     return "\n".join(lines)
 
 
-def camlab(*args: str, check: bool = True, timeout: float = 900) -> subprocess.CompletedProcess[str]:
+def camlab(
+    *args: str, check: bool = True, timeout: float = 900
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "camlab", *args],
         cwd=REPO,

@@ -222,7 +222,9 @@ class _Reader:
             raise ConfigError(f"{self.where}.{key}: time has no UTC offset: {raw!r}")
         return moment
 
-    def choice(self, key: str, enum: type[Verdict] | type[ProbeStatus]) -> Any:
+    def choice(
+        self, key: str, enum: type[Verdict] | type[ProbeStatus] | type[AdvisoryStatus]
+    ) -> Any:
         raw = self.text(key)
         try:
             return enum(raw)

@@ -101,7 +101,8 @@ class RecordsTargets(DiscoveryProbe):
 
 server = socket.create_server(("198.51.100.1", 0))
 port = server.getsockname()[1]
-options = ScanOptions(tcp_ports=(port, port + 1), http_ports=(), https_ports=(), probe_timeout_s=5.0)
+options = ScanOptions(tcp_ports=(port, port + 1), http_ports=(), https_ports=(),
+                      probe_timeout_s=5.0)
 scanner = Scanner(build_scope(["198.51.100.0/29"]), options, database=load_database(),
                   policy=load_policy("uk-2022"), interfaces=(), probes=[RecordsTargets()])
 result = asyncio.run(scanner.run())

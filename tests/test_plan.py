@@ -119,7 +119,9 @@ class TestWhatIsSent:
         assert all(p.groups == () for p in plan.probes)
         assert probes["sadp"].unicast == "UDP 47020 of each live one of the 1 addresses"
         assert "8081, 8444" in probes["http_banner"].unicast
-        assert probes["tcp"].unicast.endswith("443, 554, 8000, 8080, 8443, 37777, 8081, 8444 of the live ones")
+        assert probes["tcp"].unicast.endswith(
+            "443, 554, 8000, 8080, 8443, 37777, 8081, 8444 of the live ones"
+        )
 
     def test_arp_sweeps_only_as_root_on_linux(self) -> None:
         """Windows or macOS (no packet sockets) and non-root Linux read the table, sending

@@ -128,7 +128,8 @@ def humane_evidence(
     shown = clean_text(item.value)
     elsewhere = {key for key, value in (printed or {}).items() if value}
     facts = ", ".join(
-        word if item.facts[key] == (printed or {}).get(key) and key in elsewhere
+        word
+        if item.facts[key] == (printed or {}).get(key) and key in elsewhere
         else f"{word} {clean_text(item.facts[key])}"
         for key, word in _FACT_WORDS
         # A fact the quoted value already shows (the serial in a realm) is not said twice.

@@ -6,6 +6,7 @@ must flag it; the scan must agree for every device, cameras and ordinary devices
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import re
 import shutil
@@ -95,6 +96,14 @@ PAPERS = {"A4": (8.27, 11.69), "Letter": (8.5, 11.0)}
 RAW_REPLY_MARKS = ("<?xml", "<ProbeMatch", "DeviceSN", "<root", '{"', "Envelope")
 
 
+def pdf_text(pdf: Path) -> str:
+    """The PDF's text as pdftotext lays it out, pages separated by form feeds."""
+    done = subprocess.run(
+        ["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True
+    )
+    return done.stdout
+
+
 @needs_chromium
 @pytest.mark.skipif(shutil.which("pdftotext") is None, reason="pdftotext (poppler-utils) missing")
 @pytest.mark.parametrize("paper", sorted(PAPERS))
@@ -120,9 +129,7 @@ async def test_printed_checklist_reads_whole_on_paper(
     pdf.write_bytes(base64.b64decode(printed["data"]))
     ARTIFACTS.mkdir(exist_ok=True)
     shutil.copy(pdf, ARTIFACTS / pdf.name)
-    text = subprocess.run(
-        ["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True
-    ).stdout
+    text = await asyncio.to_thread(pdf_text, pdf)
     pages = text.count("\f") or 1
 
     flagged = [d for d in default_scan["devices"] if d["flagged"]]
@@ -131,7 +138,8 @@ async def test_printed_checklist_reads_whole_on_paper(
         assert re.search(rf"(?<![\d.]){re.escape(device['ip'])}(?![\d.])", text), device["ip"]
         if device["mac"]:
             assert device["mac"] in text, device["mac"]
-    assert "Hikvision" in text and "Dahua" in text
+    assert "Hikvision" in text
+    assert "Dahua" in text
     # Card titles ("3. Hikvision DS-2CD…") carry display names, never the ids ("hikvision").
     assert not re.search(r"\d+\. (hikvision|dahua)\b", text), "maker ids instead of names"
     for mark in RAW_REPLY_MARKS:
