@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Iterable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address
 from typing import TypeVar
@@ -117,6 +117,35 @@ async def sweep_open_ports(
 
     await run_pooled(pairs, ask)
     return open_ports
+
+
+async def sweep_each_host(
+    hosts: Sequence[IPv4Address],
+    ports: Sequence[int],
+    *,
+    limiter: RateLimiter,
+    timeout_s: float,
+    on_host: Callable[[IPv4Address, set[int]], None],
+) -> None:
+    """Like sweep_open_ports, but each host is handed to `on_host` with its open ports the
+    moment its last port has answered, so its own probes need not wait for the whole sweep."""
+    pending = {host: len(ports) for host in hosts}
+    found: dict[IPv4Address, set[int]] = {host: set() for host in hosts}
+    if not ports:
+        for host in hosts:
+            on_host(host, set())
+        return
+
+    async def ask(pair: tuple[IPv4Address, int]) -> None:
+        host, port = pair
+        await limiter.acquire()
+        if await knock(host, port, timeout_s=timeout_s) == Answer.OPEN:
+            found[host].add(port)
+        pending[host] -= 1
+        if pending[host] == 0:
+            on_host(host, found.pop(host))
+
+    await run_pooled(((host, port) for host in hosts for port in ports), ask)
 
 
 async def run_pooled(

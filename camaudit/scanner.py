@@ -1,8 +1,8 @@
 """Runs the probes and hands their evidence to the judge: targets → evidence → devices.
 
-Phase 1 runs every discovery probe (multicast on the chosen interfaces, unicast to every target)
-alongside a TCP liveness sweep of the targets. Phase 2 runs the host probes on every in-scope host
-that is alive or was heard from. Hosts heard from outside the scope are recorded, never probed.
+Discovery (multicast on the chosen interfaces, then unicast to the live targets) runs alongside
+a reachability pass and the port sweep of the live hosts; each host's own probes start as soon as
+its ports are known. Hosts heard from outside the scope are recorded, never probed.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from camaudit.errors import ConfigError, ProbeError, ProbeUnavailable
 from camaudit.identify.judge import judge
 from camaudit.identify.loader import Database
 from camaudit.identify.policy import Policy
-from camaudit.liveness import Reachability, find_live_hosts, sweep_open_ports
+from camaudit.liveness import Reachability, find_live_hosts, sweep_each_host, sweep_open_ports
 from camaudit.models import Evidence, ProbeOutcome, ProbeStatus, ScanResult
 from camaudit.net import Interface, RateLimiter, Sockets, list_interfaces
 from camaudit.options import ScanOptions
@@ -157,6 +157,7 @@ class Scanner:
         self.probes = list(probes) if probes is not None else select_probes(options)
         self.sweep = sweep_selected(options.probes, options.skip_probes)
         self.evidence: list[Evidence] = []
+        self._by_host: defaultdict[IPv4Address, list[Evidence]] = defaultdict(list)
         self.tallies: dict[str, _ProbeTally] = {}
         self.started_at = datetime.now(UTC)
 
@@ -187,10 +188,7 @@ class Scanner:
         """Run the probes, collecting evidence; True when the scan was cut short."""
         try:
             async with asyncio.timeout(deadline_s):
-                discovery = [p for p in self.probes if isinstance(p, DiscoveryProbe)]
-                hosts = self._host_targets(await self._discover(ctx, discovery))
-                host_probes = [p for p in self.probes if isinstance(p, HostProbe)]
-                await self._probe_hosts(ctx, host_probes, hosts)
+                await self._run_probes(ctx)
         except asyncio.CancelledError:
             log.warning("scan interrupted; reporting what was found so far")
             return True
@@ -201,17 +199,39 @@ class Scanner:
             return True
         return False
 
-    async def _discover(
-        self, ctx: ProbeContext, probes: list[DiscoveryProbe]
-    ) -> dict[IPv4Address, set[int]]:
-        """Discovery and the TCP side together: multicast goes out at once, while the
-        reachability pass finds the live hosts; directed discovery and the port sweep then go to
-        those alone. Hosts discovery heard that the pass missed get their port sweep last."""
+    async def _run_probes(self, ctx: ProbeContext) -> None:
+        """Everything that can overlap, overlapped.
+
+        Multicast discovery goes out at once while the reachability pass finds the live hosts;
+        directed discovery and the rest of the port sweep then go to those alone. A host's own
+        probes start as soon as its ports are known; only those that read what discovery heard
+        (ONVIF's service address) wait for discovery to end. Hosts discovery heard that the pass
+        missed are swept and probed last.
+        """
+        discovery = [p for p in self.probes if isinstance(p, DiscoveryProbe)]
+        host_probes = [p for p in self.probes if isinstance(p, HostProbe)]
+        heard_all = asyncio.Event()
+        hosts = _HostQueue(self, ctx, host_probes, heard_all)
+        if self.sweep:
+            ctx.live = asyncio.get_running_loop().create_future()
+        async with asyncio.TaskGroup() as group:
+            hosts.group = group
+            listening = group.create_task(self._discover(ctx, discovery))
+            swept = await self._sweep(ctx, on_swept=hosts.add)
+            await listening
+            heard_all.set()
+            heard = sorted({item.host for item in self.evidence if item.host in self.scope} - swept)
+            late: dict[IPv4Address, set[int]] = {}
+            if self.sweep:  # --skip-probe tcp: no connects, not even to hosts heard from
+                late = await self._sweep_hosts(ctx, heard, sweep_ports(self.options))
+                self._record_open_ports(late)
+            for address in sorted(self._by_host):  # every host heard from, swept or not
+                hosts.add(address, late.get(address, set()))
+
+    async def _discover(self, ctx: ProbeContext, probes: list[DiscoveryProbe]) -> None:
         self.progress("discovery", 0, len(probes))
         done = 0
         deadline_s = self._discovery_deadline_s(len(probes))
-        if self.sweep:
-            ctx.live = asyncio.get_running_loop().create_future()
 
         async def run_one(probe: DiscoveryProbe) -> None:
             nonlocal done
@@ -220,16 +240,8 @@ class Scanner:
             self.progress("discovery", done, len(probes))
 
         async with asyncio.TaskGroup() as group:
-            sweep = group.create_task(self._sweep(ctx))
             for probe in probes:
                 group.create_task(run_one(probe))
-        open_ports, swept = sweep.result()
-        if self.sweep:
-            heard = {item.host for item in self.evidence if item.host in self.scope} - swept
-            late = await self._sweep_hosts(ctx, sorted(heard), sweep_ports(self.options))
-            open_ports.update(late)
-            self._record_open_ports(late)
-        return open_ports
 
     def _discovery_deadline_s(self, probe_count: int) -> float:
         """Discovery probes send to every target through one shared rate limit, so their deadline
@@ -239,13 +251,15 @@ class Scanner:
         return self.options.probe_timeout_s + 1.5 * sends / self.options.rate
 
     async def _sweep(
-        self, ctx: ProbeContext
-    ) -> tuple[dict[IPv4Address, set[int]], set[IPv4Address]]:
-        """The reachability pass, then the other camera ports of the live hosts; open ports are
-        evidence too. Returns the open ports per host and every host that was swept."""
+        self, ctx: ProbeContext, *, on_swept: Callable[[IPv4Address, set[int]], None]
+    ) -> set[IPv4Address]:
+        """The reachability pass, then the other camera ports of each live host; each host is
+        handed to `on_swept` with its open ports as soon as they are known (open ports are
+        evidence too). Returns every host that was swept."""
         if not self.sweep:  # --skip-probe tcp: host probes ask only hosts discovery heard from
-            return {}, set()
+            return set()
         ports = sweep_ports(self.options)
+        self.tallies.setdefault(SWEEP_NAME, _ProbeTally(SWEEP_NAME))
         reach = Reachability(port=ports[0])
         try:
             reach = await find_live_hosts(
@@ -262,14 +276,25 @@ class Scanner:
                 ctx.live.set_result(reach.live_addresses())
         live = reach.live_addresses()
         self.progress("live", len(live), len(live))
-        self.progress("sweep", 0, len(live))
-        open_ports = await self._sweep_hosts(ctx, live, ports[1:])
-        for address in reach.open:
-            open_ports.setdefault(address, set()).add(ports[0])
-        self.tallies.setdefault(SWEEP_NAME, _ProbeTally(SWEEP_NAME))
-        self._record_open_ports(open_ports)
-        self.progress("sweep", len(live), len(live))
-        return open_ports, set(live)
+        swept = 0
+
+        def host_done(address: IPv4Address, found: set[int]) -> None:
+            nonlocal swept
+            if address in reach.open:
+                found = found | {ports[0]}
+            self._record_open_ports({address: found} if found else {})
+            on_swept(address, found)
+            swept += 1
+            self.progress("sweep", swept, len(live))
+
+        await sweep_each_host(
+            live,
+            ports[1:],
+            limiter=ctx.limiter,
+            timeout_s=self.options.connect_timeout_s,
+            on_host=host_done,
+        )
+        return set(live)
 
     async def _sweep_hosts(
         self, ctx: ProbeContext, hosts: list[IPv4Address], ports: Sequence[int]
@@ -284,8 +309,8 @@ class Scanner:
         tally = self.tallies.setdefault(SWEEP_NAME, _ProbeTally(SWEEP_NAME))
         for address, found in sorted(open_ports.items()):
             tally.hosts += 1
-            for port in sorted(found):
-                self.evidence.append(
+            self.keep(
+                [
                     Evidence(
                         host=address,
                         channel="tcp.open",
@@ -293,49 +318,20 @@ class Scanner:
                         probe=SWEEP_NAME,
                         port=port,
                     )
-                )
-                tally.evidence += 1
-
-    def _host_targets(self, open_ports: dict[IPv4Address, set[int]]) -> list[HostTarget]:
-        known: dict[IPv4Address, list[Evidence]] = defaultdict(list)
-        for item in self.evidence:
-            known[item.host].append(item)
-        addresses = sorted(
-            address for address in set(open_ports) | set(known) if address in self.scope
-        )
-        return [
-            HostTarget(
-                ip=address,
-                open_ports=frozenset(open_ports.get(address, ())),
-                known=tuple(known.get(address, ())),
+                    for port in sorted(found)
+                ]
             )
-            for address in addresses
-        ]
+            tally.evidence += len(found)
 
-    async def _probe_hosts(
-        self, ctx: ProbeContext, probes: list[HostProbe], hosts: list[HostTarget]
-    ) -> None:
-        gate = asyncio.Semaphore(max(self.options.concurrency, 1))
-        total = len(hosts) * len(probes)
-        done = 0
-        self.progress("hosts", 0, total)
-        for probe in probes:
-            self.tallies.setdefault(probe.name, _ProbeTally(probe.name))
+    def keep(self, items: Sequence[Evidence]) -> None:
+        """Record evidence, indexed by host for the probes that read what is known."""
+        self.evidence.extend(items)
+        for item in items:
+            self._by_host[item.host].append(item)
 
-        async def run_one(probe: HostProbe, host: HostTarget) -> None:
-            nonlocal done
-            async with gate:
-                tally = self.tallies[probe.name]
-                if tally.skipped is None:
-                    tally.hosts += 1
-                    await self._guarded(probe.name, probe.probe(host, ctx), host=host.ip)
-            done += 1
-            self.progress("hosts", done, total)
-
-        async with asyncio.TaskGroup() as group:
-            for host in hosts:
-                for probe in probes:
-                    group.create_task(run_one(probe, host))
+    def known_about(self, address: IPv4Address) -> tuple[Evidence, ...]:
+        """Everything gathered about one host so far."""
+        return tuple(self._by_host.get(address, ()))
 
     async def _guarded(
         self,
@@ -368,7 +364,7 @@ class Scanner:
             log.exception("%s: internal error%s; the scan goes on without it", name, where)
             tally.failures.append(f"{name}: internal error ({type(exc).__name__}: {exc}){where}")
             return
-        self.evidence.extend(found)
+        self.keep(found)
         tally.evidence += len(found)
 
     def _result(self, *, interrupted: bool) -> ScanResult:
@@ -382,6 +378,57 @@ class Scanner:
             devices=tuple(devices),
             interrupted=interrupted,
         )
+
+
+class _HostQueue:
+    """Starts each host's probes once: when its ports are known, or (for hosts only discovery
+    heard) after discovery. Probes that read discovery's evidence wait for `heard_all`."""
+
+    def __init__(
+        self,
+        scanner: Scanner,
+        ctx: ProbeContext,
+        probes: list[HostProbe],
+        heard_all: asyncio.Event,
+    ) -> None:
+        self.scanner = scanner
+        self.ctx = ctx
+        self.probes = probes
+        self.heard_all = heard_all
+        self.gate = asyncio.Semaphore(max(scanner.options.concurrency, 1))
+        self.group: asyncio.TaskGroup | None = None
+        self.started: set[IPv4Address] = set()
+        self.total = 0
+        self.done = 0
+        for probe in probes:
+            scanner.tallies.setdefault(probe.name, _ProbeTally(probe.name))
+
+    def add(self, address: IPv4Address, open_ports: set[int]) -> None:
+        """Queue every host probe for a host worth asking: in scope, with an open port or heard
+        from in discovery, and not queued before."""
+        if address in self.started or address not in self.scanner.scope or self.group is None:
+            return
+        if not open_ports and not self.heard_all.is_set():
+            return  # alive but every port closed: only discovery can make it worth asking
+        self.started.add(address)
+        for probe in self.probes:
+            self.total += 1
+            self.group.create_task(self._run(probe, address, frozenset(open_ports)))
+        self.scanner.progress("hosts", self.done, self.total)
+
+    async def _run(self, probe: HostProbe, address: IPv4Address, ports: frozenset[int]) -> None:
+        if probe.reads_discovery:
+            await self.heard_all.wait()
+        async with self.gate:
+            tally = self.scanner.tallies[probe.name]
+            if tally.skipped is None:
+                tally.hosts += 1
+                host = HostTarget(
+                    ip=address, open_ports=ports, known=self.scanner.known_about(address)
+                )
+                await self.scanner._guarded(probe.name, probe.probe(host, self.ctx), host=address)
+        self.done += 1
+        self.scanner.progress("hosts", self.done, self.total)
 
 
 async def _through_cancels(work: Awaitable[T]) -> tuple[T, bool]:

@@ -95,6 +95,9 @@ class HostProbe(ABC):
 
     name: ClassVar[str]
     description: ClassVar[str] = ""
+    # True for a probe that reads HostTarget.known (what discovery heard): it starts only once
+    # discovery has ended. The others start as soon as the host's ports are known.
+    reads_discovery: ClassVar[bool] = False
 
     @abstractmethod
     async def probe(self, host: HostTarget, ctx: ProbeContext) -> list[Evidence]:

@@ -61,6 +61,7 @@ class OnvifProbe(HostProbe):
 
     name: ClassVar[str] = "onvif"
     description: ClassVar[str] = "ONVIF device service SOAP (HTTP, XAddrs from WS-Discovery)"
+    reads_discovery: ClassVar[bool] = True  # the XAddrs WS-Discovery heard
 
     async def probe(self, host: HostTarget, ctx: ProbeContext) -> list[Evidence]:
         """Evidence from the host's ONVIF device service; empty when it has none."""
