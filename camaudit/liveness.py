@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address
 from typing import TypeVar
@@ -52,6 +52,44 @@ class Reachability:
         return sorted(self.alive)
 
 
+class LiveFeed:
+    """The live addresses as the reachability pass finds them, for any number of readers: each
+    reader gets every address once, in the order found, without waiting for the pass to end."""
+
+    def __init__(self) -> None:
+        self._found: list[IPv4Address] = []
+        self._seen: set[IPv4Address] = set()
+        self._closed = False
+        self._changed = asyncio.Event()
+
+    def add(self, address: IPv4Address) -> None:
+        if address not in self._seen:
+            self._seen.add(address)
+            self._found.append(address)
+            self._wake()
+
+    def close(self) -> None:
+        """No more addresses: readers end once they have read what was found."""
+        self._closed = True
+        self._wake()
+
+    def _wake(self) -> None:
+        # A fresh event per change: a reader holding the old one is woken, none is missed.
+        changed, self._changed = self._changed, asyncio.Event()
+        changed.set()
+
+    async def addresses(self) -> AsyncIterator[IPv4Address]:
+        index = 0
+        while True:
+            changed = self._changed  # taken before reading, so no change slips between
+            while index < len(self._found):
+                yield self._found[index]
+                index += 1
+            if self._closed:
+                return
+            await changed.wait()
+
+
 async def knock(address: IPv4Address, port: int, *, timeout_s: float) -> str:
     """One connect to `address:port`: OPEN, CLOSED or SILENT (see Answer)."""
     try:
@@ -72,9 +110,11 @@ async def find_live_hosts(
     timeout_s: float,
     neighbours: Callable[[], Awaitable[list[Neighbour]]] | None = None,
     on_progress: Callable[[int, int], None] = lambda done, total: None,
+    feed: LiveFeed | None = None,
 ) -> Reachability:
     """Knock once on `port` of every address in scope, then add in-scope neighbours the kernel
-    resolved meanwhile (hosts that answered ARP but dropped the connect)."""
+    resolved meanwhile (hosts that answered ARP but dropped the connect). Each live address also
+    goes to `feed` the moment it is known; closing the feed is the caller's."""
     found = Reachability(port=port)
     total = scope.size()
 
@@ -84,6 +124,8 @@ async def find_live_hosts(
         found.asked += 1
         if answer != Answer.SILENT:
             found.alive.add(address)
+            if feed is not None:
+                feed.add(address)
         if answer == Answer.OPEN:
             found.open.add(address)
         on_progress(found.asked, total)
@@ -94,6 +136,9 @@ async def find_live_hosts(
         if resolved:
             log.debug("liveness: %d more live host(s) from the neighbour table", len(resolved))
         found.alive.update(resolved)
+        for address in resolved:
+            if feed is not None:
+                feed.add(address)
     return found
 
 

@@ -21,7 +21,13 @@ from camaudit.errors import ConfigError, ProbeError, ProbeUnavailable
 from camaudit.identify.judge import judge
 from camaudit.identify.loader import Database
 from camaudit.identify.policy import Policy
-from camaudit.liveness import Reachability, find_live_hosts, sweep_each_host, sweep_open_ports
+from camaudit.liveness import (
+    LiveFeed,
+    Reachability,
+    find_live_hosts,
+    sweep_each_host,
+    sweep_open_ports,
+)
 from camaudit.models import Evidence, ProbeOutcome, ProbeStatus, ScanResult
 from camaudit.net import Interface, RateLimiter, Sockets, list_interfaces
 from camaudit.options import ScanOptions
@@ -213,7 +219,7 @@ class Scanner:
         heard_all = asyncio.Event()
         hosts = _HostQueue(self, ctx, host_probes, heard_all)
         if self.sweep:
-            ctx.live = asyncio.get_running_loop().create_future()
+            ctx.live = LiveFeed()
         async with asyncio.TaskGroup() as group:
             hosts.group = group
             listening = group.create_task(self._discover(ctx, discovery))
@@ -269,11 +275,12 @@ class Scanner:
                 timeout_s=self.options.connect_timeout_s,
                 neighbours=lambda: asyncio.to_thread(read_system_neighbours),
                 on_progress=lambda done, total: self.progress("liveness", done, total),
+                feed=ctx.live,
             )
         finally:
-            if ctx.live is not None and not ctx.live.done():
-                # Directed discovery waits on this: it must be set even if the pass failed.
-                ctx.live.set_result(reach.live_addresses())
+            if ctx.live is not None:
+                # Directed discovery reads until this: it must end even if the pass failed.
+                ctx.live.close()
         live = reach.live_addresses()
         self.progress("live", len(live), len(live))
         swept = 0

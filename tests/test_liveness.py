@@ -96,7 +96,7 @@ class RecordsTargets(DiscoveryProbe):
     asked: ClassVar[list[str]] = []
 
     async def discover(self, ctx):
-        RecordsTargets.asked.extend(str(a) for a in await ctx.unicast_targets())
+        RecordsTargets.asked.extend([str(a) async for a in ctx.unicast_targets()])
         return []
 
 server = socket.create_server(("198.51.100.1", 0))

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from abc import ABC, abstractmethod
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address
 from typing import ClassVar
 
+from camaudit.liveness import LiveFeed
 from camaudit.models import Evidence
 from camaudit.net import Interface, RateLimiter, Sockets
 from camaudit.options import ScanOptions
@@ -30,9 +30,9 @@ class ProbeContext:
     interfaces: tuple[Interface, ...] = ()
     # Per-scan shared resources (e.g. one HTTP session for all hosts), closed by the scanner.
     resources: dict[str, object] = field(default_factory=dict)
-    # Set by the scanner when it runs the reachability pass: the live in-scope addresses, once
-    # known. Directed discovery waits for it so that silent addresses get no datagrams at all.
-    live: asyncio.Future[list[IPv4Address]] | None = None
+    # Set by the scanner when it runs the reachability pass: the live in-scope addresses as they
+    # are found. Directed discovery reads it so that silent addresses get no datagrams at all.
+    live: LiveFeed | None = None
     _closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     _warned: set[str] = field(default_factory=set)
 
@@ -49,12 +49,15 @@ class ProbeContext:
             except Exception as exc:  # noqa: BLE001 - closing must not hide the scan's result
                 log.debug("closing a probe resource failed: %s", exc)
 
-    async def unicast_targets(self) -> Iterable[IPv4Address]:
-        """Where directed discovery goes (it reaches routed subnets multicast cannot): the live
-        addresses once the reachability pass has found them, else every address in scope."""
+    async def unicast_targets(self) -> AsyncIterator[IPv4Address]:
+        """Where directed discovery goes (it reaches routed subnets multicast cannot): each live
+        address as the reachability pass finds it, else every address in scope."""
         if self.live is None:
-            return self.scope.addresses()
-        return await asyncio.shield(self.live)
+            for address in self.scope.addresses():
+                yield address
+        else:
+            async for address in self.live.addresses():
+                yield address
 
     def log_once(self, message: str, *args: object) -> None:
         """Warn once per distinct message, then only at DEBUG (hosts repeat themselves)."""

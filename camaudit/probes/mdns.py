@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address
@@ -178,14 +179,16 @@ class MdnsProbe(DiscoveryProbe):
         asked: dict[IPv4Address, set[tuple[str, int]]] = {}
         async with ctx.sockets.udp() as endpoint:
             packets = build_query(first_questions, secrets.randbelow(0x10000))
-            sent = 0
-            for address in await ctx.unicast_targets():
+            last_send: float | None = None
+            async for address in ctx.unicast_targets():
                 await _send_paced(ctx, endpoint, packets, (str(address), port))
                 asked[address] = set(first_questions)
-                sent += 1
-            if not sent:
+                last_send = time.monotonic()
+            if last_send is None:
                 return []
-            self._absorb(await endpoint.collect(for_s=ctx.options.mdns_listen_s), by_host, ctx)
+            # The window runs from the last query, not from when the last target was known.
+            listen_s = max(0.0, last_send + ctx.options.mdns_listen_s - time.monotonic())
+            self._absorb(await endpoint.collect(for_s=listen_s), by_host, ctx)
             for _round in range(FOLLOW_UP_ROUNDS):
                 pending = await self._follow_up(endpoint, by_host, asked, ctx)
                 if not pending:

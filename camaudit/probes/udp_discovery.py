@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from ipaddress import IPv4Address
@@ -64,8 +65,9 @@ async def _ask_from_ephemeral_ports(ctx: ProbeContext, request: UdpAsk) -> list[
         except OSError as exc:
             raise ProbeError(f"{request.probe}: cannot open a UDP socket: {exc}") from exc
         endpoints.append(unicast)
-        await _send_to_targets(ctx, request, unicast)
-        return await _collect(endpoints, request.listen_s)
+        window = _Window(request.listen_s)
+        await _send_to_targets(ctx, request, unicast, window)
+        return await _collect(endpoints, window)
 
 
 async def _open_multicast_senders(
@@ -98,10 +100,11 @@ async def _ask_on_protocol_port(ctx: ProbeContext, request: UdpAsk) -> list[Data
                 await stack.enter_async_context(_open_listener(ctx, request, interface))
                 for interface in interfaces
             ] or [await stack.enter_async_context(ctx.sockets.udp())]
+            window = _Window(request.listen_s)
             for endpoint, interface in zip(endpoints, interfaces, strict=False):
                 await _send_to_segment(ctx, request, endpoint, interface)
-            await _send_to_targets(ctx, request, endpoints[0])
-            datagrams = await _collect(endpoints, request.listen_s)
+            await _send_to_targets(ctx, request, endpoints[0], window)
+            datagrams = await _collect(endpoints, window)
     except OSError as exc:
         raise ProbeError(f"{request.probe}: cannot use UDP port {request.port}: {exc}") from exc
     return _distinct(datagrams)
@@ -134,15 +137,35 @@ async def _send_to_segment(
             endpoint.send(payload, (destination, request.port))
 
 
-async def _send_to_targets(ctx: ProbeContext, request: UdpAsk, endpoint: UdpEndpoint) -> None:
+class _Window:
+    """Listening lasts `listen_s` past the last datagram sent, counted from the first send: a
+    target found late by the reachability pass still gets its full window, and an early one
+    does not wait for the silent addresses' timeouts."""
+
+    def __init__(self, listen_s: float) -> None:
+        self.listen_s = listen_s
+        self.last_send = time.monotonic()
+
+    def sent(self) -> None:
+        self.last_send = time.monotonic()
+
+    def remaining_s(self) -> float:
+        return max(0.0, self.last_send + self.listen_s - time.monotonic())
+
+
+async def _send_to_targets(
+    ctx: ProbeContext, request: UdpAsk, endpoint: UdpEndpoint, window: _Window
+) -> None:
     # Directed unicast reaches routed subnets (multicast has TTL 1) and hosts that ignore it.
-    for address in await ctx.unicast_targets():
+    async for address in ctx.unicast_targets():
         for payload in request.payloads(str(address)):
             await ctx.limiter.acquire()
             endpoint.send(payload, (str(address), request.port))
+        window.sent()
 
 
-async def _collect(endpoints: Iterable[UdpEndpoint], listen_s: float) -> list[Datagram]:
+async def _collect(endpoints: Iterable[UdpEndpoint], window: _Window) -> list[Datagram]:
+    listen_s = window.remaining_s()
     batches = await asyncio.gather(*(endpoint.collect(for_s=listen_s) for endpoint in endpoints))
     return [datagram for batch in batches for datagram in batch]
 

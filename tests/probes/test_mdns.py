@@ -233,7 +233,8 @@ async def main():
         interfaces=(Interface("{iface}", IPv4Interface("{address}/24"), True),),
     )
     async def nowhere():
-        return ()
+        return
+        yield
     ctx.unicast_targets = nowhere  # multicast path only
     evidence = await MdnsProbe().discover(ctx)
     print(json.dumps([[str(e.host), e.channel, e.value] for e in evidence]))
