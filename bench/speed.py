@@ -36,7 +36,7 @@ from pathlib import Path
 from xml.etree import ElementTree
 
 REPO = Path(__file__).resolve().parents[1]
-LAB_ID = "bspeed"
+LAB_ID = os.environ.get("CAMAUDIT_BENCH_LAB", "bspeed")  # another id lets two runs coexist
 DEFAULT_SITE = REPO / "camlab" / "sites" / "default.toml"
 MAKERS = REPO / "fingerprints" / "identifiers" / "makers.txt"
 CAMERA_PORTS = "80,443,554,8000,8080,8443,37777"
@@ -169,11 +169,15 @@ def run_nmap(spec: SiteSpec, folder: Path, cap_s: float) -> Run:
     xml = folder / f"{spec.name}-nmap.xml"
     argv = ["nmap", "-sV", "-p", CAMERA_PORTS, "--script", "broadcast-wsdd-discover",
             "-oX", str(xml), *spec.targets]  # fmt: skip
-    wall, peak, _code, capped = in_scanner(argv, timeout=cap_s)
+    wall, peak, code, capped = in_scanner(argv, timeout=cap_s)
     found = flagged = named = 0
     if xml.exists() and not capped:
         makers = maker_words()
-        root = ElementTree.parse(xml).getroot()  # noqa: S314 - nmap's own output, written here
+        try:
+            root = ElementTree.parse(xml).getroot()  # noqa: S314 - nmap's own output, here
+        except ElementTree.ParseError as exc:
+            print(f"  nmap exited {code} with an incomplete report: {exc}", file=sys.stderr)
+            return Run("nmap -sV", wall, peak, 0, 0, 0, capped=True)
         for host in root.iter("host"):
             status = host.find("status")
             ports = [p for p in host.iter("port") if p.find("state").get("state") == "open"]

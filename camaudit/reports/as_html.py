@@ -1,15 +1,20 @@
-"""The scan as one self-contained HTML page (no external resources, no JavaScript)."""
+"""The scan as one self-contained HTML page: no external resources, and one inline script (sort
+and filter) that a Content-Security-Policy pins by hash, so nothing else can run or load."""
 
 from __future__ import annotations
 
+import base64
+import functools
+import hashlib
 from dataclasses import dataclass
+from importlib import resources
 from typing import Any
 
 import jinja2
 
 from camaudit import __version__
-from camaudit.models import ScanResult
-from camaudit.reports.base import evidence_line, verdict_text
+from camaudit.models import AdvisoryStatus, Device, ScanResult, Verdict
+from camaudit.reports.base import maker_name, verdict_text
 from camaudit.scanfile import iso_utc, order_devices, summarise
 from camaudit.untrusted import clean_text
 
@@ -48,8 +53,8 @@ def maker_bars(by_maker: dict[str, int]) -> list[Bar]:
     top = max(by_maker.values(), default=0) or 1
     span = CHART_WIDTH - LABEL_WIDTH - 40
     return [
-        Bar(label=clean_text(maker), count=count, y=i * (BAR_HEIGHT + BAR_GAP),
-            width=max(2, round(span * count / top)))
+        Bar(label=maker_name(maker) if maker != "unknown" else "unknown", count=count,
+            y=i * (BAR_HEIGHT + BAR_GAP), width=max(2, round(span * count / top)))
         for i, (maker, count) in enumerate(by_maker.items())
     ]  # fmt: skip
 
@@ -58,6 +63,8 @@ def context(result: ScanResult) -> dict[str, Any]:
     """Everything the template shows, already ordered."""
     summary = summarise(result)
     bars = maker_bars(summary.by_maker)
+    devices = order_devices(result.devices)
+    style, script = _assets()
     return {
         "version": __version__,
         "result": result,
@@ -71,10 +78,47 @@ def context(result: ScanResult) -> dict[str, Any]:
             "label_width": LABEL_WIDTH,
             "bar_height": BAR_HEIGHT,
         },
-        "devices": order_devices(result.devices),
+        "devices": devices,
+        "columns": COLUMNS,
+        "makers": sorted(
+            {(d.maker, maker_name(d.maker)) for d in devices if d.maker}, key=lambda m: m[1]
+        ),
         "verdict_text": verdict_text,
-        "evidence_line": evidence_line,
+        "verdict_rank": lambda d: _VERDICT_RANK[d.verdict],
+        "ip_number": lambda d: int(d.ip),
+        "maker_name": maker_name,
+        "vulnerable": vulnerable,
+        "style": style,
+        "script": script,
+        "csp": {"style": csp_hash(style), "script": csp_hash(script)},
     }
+
+
+# The device table's sortable columns: (data-key, heading).
+COLUMNS = (
+    ("ip", "IP"), ("mac", "MAC"), ("maker", "Maker"), ("brand", "Brand"), ("model", "Model"),
+    ("firmware", "Firmware"), ("serial", "Serial"), ("type", "Type"), ("verdict", "Verdict"),
+    ("flagged", "Flagged"), ("vulnerable", "Vulnerable"),
+)  # fmt: skip
+_VERDICT_RANK = {Verdict.UNKNOWN: 0, Verdict.POSSIBLE: 1, Verdict.LIKELY: 2, Verdict.CONFIRMED: 3}
+
+
+@functools.lru_cache(maxsize=1)
+def _assets() -> tuple[str, str]:
+    """The report's stylesheet and script, exactly as they go into the page (hashed for CSP)."""
+    folder = resources.files("camaudit.reports") / "templates"
+    return (folder / "report.css").read_text("utf-8"), (folder / "report.js").read_text("utf-8")
+
+
+def csp_hash(text: str) -> str:
+    """A CSP source expression for one inline element's exact text (CSP Level 2, sha256)."""
+    return "sha256-" + base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode()
+
+
+def vulnerable(device: Device) -> int:
+    """2: firmware with a known-exploited CVE; 1: another affected CVE; 0: none known."""
+    affected = [a for a in device.advisories if a.status is AdvisoryStatus.AFFECTED]
+    return 2 if any(a.known_exploited for a in affected) else int(bool(affected))
 
 
 def render(result: ScanResult) -> str:

@@ -168,20 +168,30 @@ class TestHtml:
         page = as_html.render(scan_result)
         parser = _Elements()
         parser.feed(page)
-        tags = {tag for tag, _ in parser.tags}
+        tags = [tag for tag, _ in parser.tags]
         assert "img" not in tags
-        assert "script" not in tags
+        assert tags.count("script") == 1  # the report's own, pinned by the CSP hash
         assert "&lt;img src=x onerror=alert(1)&gt;" in page
         assert "\x1b" not in page
 
     def test_self_contained(self, scan_result: ScanResult) -> None:
-        """No src/href points anywhere; styles are inline; there is a viewport and print CSS."""
+        """Nothing is loaded from anywhere: no src, no stylesheet links; the only hrefs are the
+        advisories' NVD pages, to follow by hand. The CSP allows only the page's own style and
+        script, by hash; there is a viewport and print CSS."""
         page = as_html.render(scan_result)
         parser = _Elements()
         parser.feed(page)
-        linked = [(t, a) for t, a in parser.tags if a.get("src") or a.get("href")]
-        assert linked == []
-        assert {"link", "script", "iframe"}.isdisjoint(t for t, _ in parser.tags)
+        assert [(t, a) for t, a in parser.tags if a.get("src")] == []
+        hrefs = [a["href"] for _, a in parser.tags if a.get("href")]
+        assert hrefs
+        assert all(h.startswith("https://nvd.nist.gov/vuln/detail/CVE-") for h in hrefs)
+        assert {"link", "iframe", "object", "embed"}.isdisjoint(t for t, _ in parser.tags)
+        csp = "Content-Security-Policy"
+        policy = next(a["content"] for t, a in parser.tags if a.get("http-equiv") == csp)
+        assert policy.startswith("default-src 'none'; style-src 'sha256-")
+        style, script = as_html._assets()
+        assert f"'{as_html.csp_hash(script)}'" in policy
+        assert f"<script>{script}</script>" in page
         assert '<meta name="viewport"' in page
         assert "@media print" in page
         assert "<svg" in page
