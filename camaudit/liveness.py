@@ -119,7 +119,8 @@ async def find_live_hosts(
     total = scope.size()
 
     async def ask(address: IPv4Address) -> None:
-        await limiter.acquire()
+        # Background: the knocks give way to traffic for hosts already found alive.
+        await limiter.acquire(background=True)
         answer = await knock(address, port, timeout_s=timeout_s)
         found.asked += 1
         if answer != Answer.SILENT:

@@ -143,7 +143,8 @@ class UdpEndpoint:
         """Every datagram that arrives in the `for_s` seconds after our sends have left
         (capped in count and size); replies that came during the sends are kept too."""
         await self.wait_sent()
-        replies: list[Datagram] = []
+        # What arrived already counts even when the window has run out (for_s may be 0).
+        replies = self.drain()
         deadline = time.monotonic() + for_s
         while (remaining := deadline - time.monotonic()) > 0:
             try:
@@ -253,7 +254,12 @@ def _enlarge_send_buffer(sock: socket.socket) -> None:
 
 
 class RateLimiter:
-    """A token bucket shared by the whole scan: at most `rate` new packets/connections a second."""
+    """A token bucket shared by the whole scan: at most `rate` new packets/connections a second.
+
+    Background sends (the reachability pass over every address) give way to the others: a
+    request to a host already known to be alive never queues behind a /16 of knocks on silent
+    addresses, so host probes keep their timeouts while the pass is still running.
+    """
 
     def __init__(self, rate: float, burst: int | None = None) -> None:
         self.rate = max(rate, 1.0)
@@ -261,18 +267,43 @@ class RateLimiter:
         self._tokens = self.capacity
         self._last = time.monotonic()
         self._lock = asyncio.Lock()
+        self._foreground = 0  # foreground senders waiting or taking a token
+        self._no_foreground = asyncio.Event()
+        self._no_foreground.set()
 
-    async def acquire(self) -> None:
+    async def acquire(self, *, background: bool = False) -> None:
         """Wait until one more packet or connection may be sent."""
-        async with self._lock:
-            while True:
-                now = time.monotonic()
-                self._tokens = min(self.capacity, self._tokens + (now - self._last) * self.rate)
-                self._last = now
-                if self._tokens >= 1:
-                    self._tokens -= 1
-                    return
-                await asyncio.sleep((1 - self._tokens) / self.rate)
+        if background:
+            await self._acquire_background()
+            return
+        self._foreground += 1
+        self._no_foreground.clear()
+        try:
+            async with self._lock:
+                await self._take_token()
+        finally:
+            self._foreground -= 1
+            if not self._foreground:
+                self._no_foreground.set()
+
+    async def _acquire_background(self) -> None:
+        while True:
+            await self._no_foreground.wait()
+            async with self._lock:
+                if self._foreground:
+                    continue  # a foreground send arrived while we queued: it goes first
+                await self._take_token()
+                return
+
+    async def _take_token(self) -> None:
+        while True:
+            now = time.monotonic()
+            self._tokens = min(self.capacity, self._tokens + (now - self._last) * self.rate)
+            self._last = now
+            if self._tokens >= 1:
+                self._tokens -= 1
+                return
+            await asyncio.sleep((1 - self._tokens) / self.rate)
 
 
 async def open_tcp(

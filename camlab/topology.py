@@ -178,6 +178,14 @@ def build(site: Site, labid: str) -> None:
             f"addr add {subnet.router}/{subnet.network.prefixlen} dev r{subnet.index}",
             f"link set r{subnet.index} up",
         ]
+    # The router knows its devices' MACs for good, as a real one that has talked to them for
+    # months does. A sweep of a routed /20 makes it ARP for thousands of silent addresses; the
+    # kernel's table holds 1,024 entries by default ("neighbor table overflow"), and without
+    # this a live device's resolution would be dropped among them, at random.
+    router_lines += [
+        f"neigh replace {d.ip} lladdr {d.instance.mac} dev r{d.subnet.index} nud permanent"
+        for d in site.devices
+    ]
     _ip(["-n", bridge], bridge_lines)
     _ip(["-n", router], router_lines)
     lan = site.lan

@@ -35,6 +35,26 @@ async def test_rate_limiter_spaces_out_a_burst() -> None:
     assert time.monotonic() - started >= 0.45
 
 
+async def test_background_sends_give_way_to_a_live_hosts_request() -> None:
+    """30 background knocks queue first; a foreground request made after them is served within
+    the next two tokens, not after all 30. Both kinds still count against the one rate."""
+    limiter = RateLimiter(40.0, burst=1)
+    order: list[str] = []
+
+    async def knock(index: int) -> None:
+        await limiter.acquire(background=True)
+        order.append(f"b{index}")
+
+    knocks = [asyncio.create_task(knock(i)) for i in range(30)]
+    await asyncio.sleep(0.1)  # the knocks are queued and a few have gone
+    gone_before = len(order)
+    await limiter.acquire()
+    order.append("fg")
+    assert order.index("fg") <= gone_before + 2
+    await asyncio.gather(*knocks)
+    assert len(order) == 31
+
+
 async def test_read_capped_stops_at_the_byte_cap_from_an_endless_sender() -> None:
     """A peer that never stops sending yields exactly max_bytes."""
 
@@ -174,3 +194,14 @@ class TestMulticastSockets:
         async with Sockets().udp(multicast_interface=lo) as endpoint:
             sock = endpoint._transport.get_extra_info("socket")  # noqa: SLF001
             assert sock.getsockopt(socket.SOL_SOCKET, option, 16).rstrip(b"\0") == b""
+
+
+async def test_collect_keeps_what_arrived_even_when_the_window_is_over() -> None:
+    """A listening window that ran out while targets were still being found (for_s=0) still
+    returns the replies already queued: a late window must not drop early answers."""
+    async with Sockets().udp(bind=("127.0.0.1", 0)) as endpoint:
+        address = endpoint._transport.get_extra_info("sockname")
+        endpoint.send(b"early reply", address)
+        await asyncio.sleep(0.2)
+        replies = await endpoint.collect(for_s=0)
+    assert [reply.payload for reply in replies] == [b"early reply"]
