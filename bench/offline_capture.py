@@ -46,6 +46,7 @@ def record_seed(folder: Path) -> Path:
             [
                 *inside,
                 "tcpdump",
+                "--immediate-mode",
                 "-i",
                 "eth0",
                 "-n",

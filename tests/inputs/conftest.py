@@ -93,9 +93,15 @@ def _in_scanner(lab: LabHandle) -> list[str]:
     return ["ip", "netns", "exec", lab_module("topology").ns_scanner(lab.labid)]
 
 
+# --immediate-mode: without it libpcap hands packets over a ring block at a time (or after a
+# second's timeout), and the block still open when tcpdump is stopped is lost; that dropped the
+# TLS handshakes sent in the capture's last second. -U then writes each packet as it comes.
+TCPDUMP = ("tcpdump", "-n", "-s", "0", "--immediate-mode", "-U")
+
+
 def _start_tcpdump(lab: LabHandle, capture: Path) -> subprocess.Popen[bytes]:
     # -Z root: tcpdump would otherwise drop to its own user, who cannot write our temp folder.
-    command = [*_in_scanner(lab), "tcpdump", "-i", "eth0", "-n", "-s", "0", "-U", "-Z", "root"]
+    command = [*_in_scanner(lab), *TCPDUMP, "-i", "eth0", "-Z", "root"]
     process = subprocess.Popen(
         [*command, "-w", str(capture)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
     )

@@ -11,6 +11,7 @@ import pytest
 
 from camaudit.inputs import read_inputs
 from tests.inputs.conftest import (
+    TCPDUMP,
     SiteArtefacts,
     expected_flagged,
     flagged,
@@ -142,7 +143,7 @@ def test_identify_sends_nothing(artefacts: SiteArtefacts, tmp_path: Path) -> Non
     listener = subprocess.Popen(
         # NOTE: IP from the scanner's address only: the kernel's own ARP neighbour probes and the
         # devices' traffic are not identify's doing.
-        [*inside, "tcpdump", "-i", "any", "-n", "-U", "-Z", "root", "-w", str(quiet)]
+        [*inside, *TCPDUMP, "-i", "any", "-Z", "root", "-w", str(quiet)]
         + ["ip", "and", "src", "host", SCANNER_ADDRESS],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
