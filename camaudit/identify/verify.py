@@ -8,6 +8,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from camaudit.identify import decode, vocabulary
+from camaudit.identify.engine import DERIVED_FROM_FACT
 from camaudit.identify.loader import (
     Database,
     FingerprintFile,
@@ -131,14 +132,32 @@ def _examples(rule: Rule, item: FingerprintFile | None) -> list[str]:
     return found
 
 
-def _counterexamples(rule: Rule, item: FingerprintFile | None) -> list[str]:
+def _counterexamples(rule: Rule, item: FingerprintFile | None, database: Database) -> list[str]:
     rules = item.rules if item is not None else (rule,)
     return [
         f"counterexample {text[:60]!r} matches rule {other.id!r}"
         for text in rule.counterexamples
         for other in rules
-        if other.field == rule.field and first_facts(other, text) is not None
+        if other.field == rule.field and _claims(first_facts(other, text), database)
     ]
+
+
+def _claims(facts: dict[str, str] | None, database: Database) -> bool:
+    """Whether facts a rule yielded say anything about the device. A label-only match (a captured
+    brand or model and nothing else) says something only when a brand/model rule reads that label;
+    so a catch-all "first word of the Server header" rule may read a counterexample harmlessly."""
+    if facts is None:
+        return False
+    labels = {fact: value for fact, value in facts.items() if fact in DERIVED_FROM_FACT.values()}
+    if len(labels) < len(facts):
+        return True
+    channel_of = {fact: channel for channel, fact in DERIVED_FROM_FACT.items()}
+    return any(
+        derived.apply(value) is not None
+        for fact, value in labels.items()
+        for derived in database.rules()
+        if derived.channel == channel_of[fact]
+    )
 
 
 def _vocabulary_values(rule: Rule, identifiers: Identifiers) -> list[str]:
@@ -251,7 +270,7 @@ def problems(rule: Rule, database: Database | None = None) -> list[str]:
     found += _identity(rule, item, database)
     found += _pattern(rule)
     found += _examples(rule, item)
-    found += _counterexamples(rule, item)
+    found += _counterexamples(rule, item, database)
     found += _vocabulary_values(rule, database.identifiers)
     found += source_problems(rule.source)
     found += _confidence(rule)

@@ -237,3 +237,54 @@ def test_cli_verify_and_match(tmp_path: Path) -> None:
     )
     assert result.exit_code == 0, result.output
     assert "maker='dahua'" in result.output
+
+
+LABEL_RULE = """
+    evidence = "rtsp.server"
+    preference = 0.5
+
+    [[fingerprint]]
+    id = "zz-leading-label"
+    description = "first word as a brand label"
+    pattern = '^(?P<brand>[A-Za-z]+) Rtsp'
+    facts = {}
+    confidence = 0.6
+    source = "https://www.rfc-editor.org/rfc/rfc2326#section-12.36"
+    counterexamples = ["COUNTER"]
+
+    [[fingerprint.example]]
+    text = "Acme Rtsp"
+    expect = { brand = "Acme" }
+"""
+BRAND_RULE = """
+    evidence = "brand"
+    preference = 0.5
+
+    [[fingerprint]]
+    id = "zz-acme-brand"
+    description = "Acme label"
+    pattern = '^(?i:acme)$'
+    facts = { maker = "axis" }
+    confidence = 0.9
+    source = "https://www.axis.com/"
+
+    [[fingerprint.example]]
+    text = "Acme"
+    expect = { maker = "axis" }
+"""
+
+
+@pytest.mark.parametrize(
+    ("counterexample", "is_problem"),
+    [("Nobody Rtsp Server", False), ("Acme Rtsp Server", True), ("acme Rtsp", True)],
+)
+def test_counterexample_read_as_an_unknown_label_is_harmless(
+    write_db: WriteFiles, counterexample: str, is_problem: bool
+) -> None:
+    """A catch-all rule that captures only a brand label may read a counterexample, as long as no
+    brand rule turns that label into a claim; one that does is reported."""
+    db = write_db(
+        rtsp_server=LABEL_RULE.replace("COUNTER", counterexample), brand=BRAND_RULE
+    )
+    found = rule_problems(db, "zz-leading-label")
+    assert any("counterexample" in p for p in found) is is_problem, found
