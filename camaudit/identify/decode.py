@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 import re
 import urllib.parse
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import replace
 
 from camaudit import xmlsafe
 from camaudit.identify import oui
 from camaudit.identify.vocabulary import LARGE_VALUE_CHARS, SMALL_VALUE_CHARS, value_limit
 from camaudit.identity import normalise_mac
+from camaudit.models import Evidence
 from camaudit.xmlsafe import local_name
 
 Facet = tuple[str, str]
@@ -238,3 +240,40 @@ def iter_fields(channel: str, value: str, field: str) -> Iterator[str]:
     for name, text in facets(channel, value):
         if name == field:
             yield text
+
+
+# Headers of an HTTP header block that have their own channel. A probe records them on those
+# channels too; a block that arrives alone (another tool's output, a pasted reply) is read the same.
+HEADER_CHANNELS = {
+    "server": "http.server",
+    "www-authenticate": "http.www_authenticate",
+    "location": "http.location",
+}
+MAX_BLOCK_LINES = 64
+
+
+def headers_as_evidence(items: Sequence[Evidence]) -> list[Evidence]:
+    """The Server, WWW-Authenticate and Location lines of every http.headers block, as evidence on
+    their own channels, unless the same value is already there for that port."""
+    known = {(item.channel, item.value, item.port) for item in items}
+    found: list[Evidence] = []
+    for item in items:
+        if item.channel != "http.headers":
+            continue
+        for name, value in _header_lines(item.value):
+            channel = HEADER_CHANNELS.get(name.lower())
+            if channel is None or (channel, value, item.port) in known:
+                continue
+            known.add((channel, value, item.port))
+            found.append(replace(item, channel=channel, value=value))
+    return found
+
+
+def _header_lines(block: str) -> list[tuple[str, str]]:
+    lines = block[: value_limit("http.headers")].splitlines()[:MAX_BLOCK_LINES]
+    pairs = []
+    for line in lines:
+        name, colon, value = line.partition(":")
+        if colon and name and " " not in name.strip():
+            pairs.append((name.strip(), value.strip()))
+    return pairs

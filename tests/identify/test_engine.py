@@ -171,3 +171,22 @@ def test_odd_values_do_not_break_matching(write_db: WriteFiles, value: str) -> N
     """Empty, binary and huge values are matched (or not) without error."""
     db = write_db(http_server=SERVER_A)
     assert isinstance(match_value("http.server", value, db), list)
+
+
+def test_a_header_block_alone_is_read_line_by_line(write_db: WriteFiles) -> None:
+    """A header block from another tool, with no separate Server evidence, is matched by the
+    Server rules as if the probe had recorded its Server line."""
+    db = write_db(http_server=SERVER_A)
+    block = "HTTP/1.1 200 OK\r\nDate: today\r\nServer: AcmeWebs/1.2\r\n"
+    hits = match_host([ev("http.headers", block)], db)
+    assert [(h.evidence.channel, h.evidence.value, h.match.rule) for h in hits] == [
+        ("http.server", "AcmeWebs/1.2", "http_server::acme-webs-versioned")
+    ]
+
+
+def test_a_header_line_already_recorded_is_not_read_twice(write_db: WriteFiles) -> None:
+    """With the probe's own http.server evidence present, the block adds no second copy."""
+    db = write_db(http_server=SERVER_A)
+    block = "HTTP/1.1 200 OK\r\nServer: AcmeWebs/1.2\r\nX-Note: Server: AcmeWebs/9\r\n"
+    hits = match_host([ev("http.headers", block), ev("http.server", "AcmeWebs/1.2")], db)
+    assert [h.evidence.value for h in hits] == ["AcmeWebs/1.2"]
