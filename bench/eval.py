@@ -199,6 +199,8 @@ class Scores:
     maker_accuracy_strict: Ratio
     by_maker: dict[str, Ratio]
     by_channel: dict[str, Ratio]
+    family_by_channel: dict[str, Ratio]
+    family_misses: dict[str, int]
     non_camera_called_camera: tuple[str, ...]
     other_maker_flagged: tuple[str, ...]
     generic_named_maker: tuple[str, ...]
@@ -235,6 +237,10 @@ def score(pairs: Sequence[tuple[Observation, Judgement]]) -> Scores:
         ),
         by_maker=_grouped((str(o.maker), hit) for o, hit in right),
         by_channel=_grouped((o.channel, hit) for o, hit in right),
+        family_by_channel=_grouped((o.channel, j.flagged) for o, j in family),
+        family_misses=dict(
+            sorted(Counter(_family_miss_kind(j) for _, j in family if not j.flagged).items())
+        ),
         non_camera_called_camera=tuple(
             o.id for o, j in pairs if o.kind == "not_camera" and j.called_camera
         ),
@@ -246,6 +252,15 @@ def score(pairs: Sequence[tuple[Observation, Judgement]]) -> Scores:
         ),
         counts=dict(sorted(counts.items())),
     )
+
+
+def _family_miss_kind(judgement: Judgement) -> str:
+    """How an unflagged family observation was judged: nothing, another maker, or too weakly."""
+    if judgement.named is None:
+        return "named no maker"
+    if judgement.flagged:
+        return "flagged"
+    return f"named {judgement.maker} at {judgement.verdict.value}"
 
 
 def targets_met(scores: Scores) -> list[str]:
@@ -280,6 +295,12 @@ def summary_lines(scores: Scores) -> list[str]:
     lines += [f"  {maker:<20} {ratio}" for maker, ratio in scores.by_maker.items()]
     lines.append("maker accuracy per channel:")
     lines += [f"  {channel:<26} {ratio}" for channel, ratio in scores.by_channel.items()]
+    lines.append("family flag recall per channel:")
+    lines += [f"  {channel:<26} {ratio}" for channel, ratio in scores.family_by_channel.items()]
+    lines.append(
+        "unflagged family observations: "
+        + ", ".join(f"{kind} {count}" for kind, count in scores.family_misses.items())
+    )
     lines.append("observations: " + ", ".join(f"{k} {v}" for k, v in scores.counts.items()))
     return lines
 
