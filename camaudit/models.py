@@ -133,6 +133,12 @@ class Device:
     evidence: tuple[EvidenceItem, ...] = ()
     conflicts: tuple[Conflict, ...] = ()
     advisories: tuple[AdvisoryMatch, ...] = ()  # known-exploited first
+    # A recorder whose channel list was read (with the user's credentials): each camera wired to
+    # it, judged like any device; `ip` of such a camera is the address the recorder reports
+    # (often on its own PoE network, unreachable from the LAN), 0.0.0.0 when it reports none.
+    channels_read: bool = False
+    attached: tuple[Device, ...] = ()
+    recorder_channel: int | None = None  # set on an attached camera: its channel on the recorder
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

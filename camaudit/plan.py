@@ -18,6 +18,7 @@ from camaudit.net import Interface
 from camaudit.options import ScanOptions
 from camaudit.probes import PROBE_CHOICES, SWEEP_NAME, sweep_selected
 from camaudit.probes.dhip import DHIP_GROUP
+from camaudit.probes.recorder_channels import CHANNELS_PATH
 from camaudit.probes.sadp import SADP_GROUP
 from camaudit.probes.ssdp import SSDP_GROUP
 from camaudit.probes.ssdp_codec import SEARCH_TARGETS
@@ -354,5 +355,21 @@ def _plan_host_probe(name: str, options: ScanOptions) -> PlannedProbe:
             sends=f"GetSystemDateAndTime, GetDeviceInformation ({with_credentials})",
             unicast=f"the device service the host announced (XAddrs), else TCP {http} if open",
             requests_per_host=2,
+        )
+    if name == "recorder_channels":
+        if not options.onvif_user:
+            return PlannedProbe(
+                name=name,
+                stage="host",
+                sends="nothing (it runs only with credentials)",
+                unicast="",
+                requests_per_host=0,
+            )
+        return PlannedProbe(
+            name=name,
+            stage="host",
+            sends=f"GET {CHANNELS_PATH}, answered once with HTTP Digest (your credentials)",
+            unicast=f"TCP {ports} of live hosts, one port after another until one answers",
+            requests_per_host=2 * len(web_ports),
         )
     raise ValueError(f"no plan entry for probe {name!r}")  # a new probe needs one: see tests

@@ -110,6 +110,9 @@ def _device_dict(device: Device) -> dict[str, Any]:
         ],
         "advisories": [_advisory_dict(a) for a in device.advisories],
         "evidence": [_evidence_dict(item) for item in device.evidence],
+        "channels_read": device.channels_read,
+        "recorder_channel": device.recorder_channel,
+        "attached": [_device_dict(camera) for camera in device.attached],
     }
 
 
@@ -276,8 +279,11 @@ def _advisory_from(raw: Any, where: str) -> AdvisoryMatch:
     )
 
 
-def _device_from(raw: Any, where: str) -> Device:
+def _device_from(raw: Any, where: str, *, attached: bool = False) -> Device:
     r = _Reader(raw, where)
+    if attached and r.items("attached"):
+        # Only a recorder has cameras behind it; a camera behind a camera is a corrupt file.
+        raise ConfigError(f"{where}.attached: a camera behind a recorder has no cameras of its own")
     try:
         ip = IPv4Address(r.text("ip"))
     except AddressValueError as exc:
@@ -305,6 +311,13 @@ def _device_from(raw: Any, where: str) -> Device:
         ),
         evidence=tuple(
             _evidence_from(e, f"{where}.evidence[{i}]") for i, e in enumerate(r.items("evidence"))
+        ),
+        # Scan files written before recorders' channels were read have none of these three.
+        channels_read=r.flag("channels_read"),
+        recorder_channel=r.integer_or_none("recorder_channel"),
+        attached=tuple(
+            _device_from(d, f"{where}.attached[{i}]", attached=True)
+            for i, d in enumerate(r.items("attached"))
         ),
     )
 

@@ -178,6 +178,9 @@ def _check_http(raw: Mapping[str, Any], path: Path) -> dict[str, str]:
             if not isinstance(status, int) or not 100 <= status <= 599:
                 raise _fail(path, f"{r_where}: status must be an HTTP status code")
             _check_pairs(route.get("headers", []), path, f"{r_where}.headers")
+            if "digest" in route:
+                for key in ("realm", "user", "password"):
+                    _require(route["digest"], key, str, path, f"{r_where}.digest")
             if "body" in route and "body_file" in route:
                 raise _fail(path, f"{r_where}: give body or body_file, not both")
             if "body_file" in route:

@@ -8,6 +8,8 @@ import contextlib
 import datetime as dt
 import hashlib
 import logging
+import re
+import secrets
 import ssl
 import tempfile
 from pathlib import Path
@@ -126,6 +128,7 @@ class HttpServer:
         self.port = port
         self.spec = spec or {"port": port, "route": []}
         self.channel = "https" if self.spec.get("tls") else "http"
+        self._nonces: set[str] = set()  # Digest challenges this server issued
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         """Serve one connection: one request, one response, close (as many camera servers do)."""
@@ -181,6 +184,8 @@ class HttpServer:
         if self.device.allows(self.channel):
             route = self._route(request)
             if route is not None:
+                if "digest" in route and not self._digest_ok(request, route, peer):
+                    return self._digest_challenge(route["digest"], head_only)
                 return self._persona_response(route, head_only)
         return build_response(
             404,
@@ -188,6 +193,30 @@ class HttpServer:
             b"<html><body>404 Not Found</body></html>",
             head_only=head_only,
         )
+
+    def _digest_ok(
+        self, request: Request, route: dict[str, Any], peer: tuple[str, int] | str
+    ) -> bool:
+        """Whether the request carries a valid HTTP Digest answer (RFC 7616, MD5, qop=auth) to a
+        challenge this server issued; each attempt is logged (tests count them)."""
+        header = request.headers.get("authorization", "")
+        if not header:
+            return False
+        spec = route["digest"]
+        accepted = digest_valid(
+            header, request.method, spec["user"], spec["password"], spec["realm"], self._nonces
+        )
+        self.device.log_request(
+            self.channel, self.port, peer, f"{request.method} {request.target} digest={accepted}"
+        )
+        return accepted
+
+    def _digest_challenge(self, spec: dict[str, str], head_only: bool) -> bytes:
+        nonce = secrets.token_hex(16)
+        self._nonces.add(nonce)
+        challenge = f'Digest realm="{spec["realm"]}", qop="auth", nonce="{nonce}", algorithm=MD5'
+        headers = [*self._server_header(), ("WWW-Authenticate", challenge)]
+        return build_response(401, headers, b"401 Unauthorized", head_only=head_only)
 
     def _route(self, request: Request) -> dict[str, Any] | None:
         method = "GET" if request.method == "HEAD" else request.method
@@ -365,6 +394,35 @@ def username_token_valid(
         expected = base64.b64encode(sha1.digest()).decode()
         return user == username and digest.strip() == expected and _fresh(created, clock)
     return False
+
+
+def _auth_params(header: str) -> dict[str, str]:
+    """key=value pairs of a Digest Authorization header (values quoted or bare)."""
+    scheme, _, rest = header.partition(" ")
+    if scheme.lower() != "digest":
+        return {}
+    pairs = re.findall(r'(\w+)=(?:"([^"]*)"|([^\s,]*))', rest)
+    return {key.lower(): quoted or bare for key, quoted, bare in pairs}
+
+
+def digest_valid(
+    header: str, method: str, user: str, password: str, realm: str, nonces: set[str]
+) -> bool:
+    """RFC 7616 MD5 digest check with qop=auth, against a nonce this server issued."""
+    params = _auth_params(header)
+    wanted = ("username", "realm", "nonce", "uri", "response", "nc", "cnonce")
+    if any(key not in params for key in wanted) or params.get("qop") != "auth":
+        return False
+    if params["username"] != user or params["realm"] != realm or params["nonce"] not in nonces:
+        return False
+
+    def md5(text: str) -> str:
+        return hashlib.md5(text.encode()).hexdigest()  # noqa: S324 - the protocol's own hash
+
+    ha1 = md5(f"{user}:{realm}:{password}")
+    ha2 = md5(f"{method}:{params['uri']}")
+    expected = md5(f"{ha1}:{params['nonce']}:{params['nc']}:{params['cnonce']}:auth:{ha2}")
+    return secrets.compare_digest(expected, params["response"])
 
 
 TOKEN_WINDOW = dt.timedelta(minutes=5)

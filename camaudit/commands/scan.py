@@ -137,7 +137,10 @@ DEFAULT_POLICY = "uk-2022"
 @click.option(
     "--onvif-credentials",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="File (mode 0600) with user= and password= for ONVIF GetDeviceInformation.",
+    help=(
+        "File (mode 0600) with user= and password= for ONVIF GetDeviceInformation and a "
+        "recorder's channel list."
+    ),
 )
 @click.option("--save", is_flag=True, help="Remember this scan in the local inventory.")
 @click.option(

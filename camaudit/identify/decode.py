@@ -160,6 +160,21 @@ def _mac(raw: str) -> list[Facet]:
     return facets
 
 
+def recorder_channel_fields(raw: str) -> dict[str, object]:
+    """The JSON object of a recorder.channel value (recorder_codec writes it); {} if not one."""
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _recorder_channel(raw: str) -> list[Facet]:
+    fields = recorder_channel_fields(raw)
+    texts = [(key, _cap(value)) for key, value in fields.items() if isinstance(value, str)]
+    return [("", raw), *texts[:MAX_FACETS]]
+
+
 DECODERS: dict[str, Callable[[str], list[Facet]]] = {
     "wsd.scopes": _wsd_scopes,
     "sadp": _xml_channel,
@@ -168,6 +183,7 @@ DECODERS: dict[str, Callable[[str], list[Facet]]] = {
     "dhip": _dhip,
     "mdns.txt": _mdns_txt,
     "mac": _mac,
+    "recorder.channel": _recorder_channel,
 }
 
 

@@ -52,6 +52,10 @@ RAW_CHANNELS: frozenset[str] = frozenset(
         "snmp.sysdescr",
         "dhcp.hostname",
         "dhcp.vendor_class",
+        # A recorder's channel list (with credentials): one camera behind it per value, and a
+        # summary. Judged as the cameras', never as the recorder's own identity.
+        "recorder.channel",
+        "recorder.channels",
     }
 )
 DERIVED_CHANNELS: frozenset[str] = frozenset({"model", "brand"})
@@ -107,6 +111,8 @@ PROBES_BY_CHANNEL: dict[str, frozenset[str]] = {
     "onvif.system_date_time": frozenset({"onvif"}),
     "mac": frozenset({"arp", "sadp", "dhip"}),
     "tcp.open": frozenset({"tcp"}),
+    "recorder.channel": frozenset({"recorder_channels"}),
+    "recorder.channels": frozenset({"recorder_channels"}),
 }
 KNOWN_PROBES: frozenset[str] = frozenset().union(*PROBES_BY_CHANNEL.values())
 

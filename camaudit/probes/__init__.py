@@ -9,6 +9,7 @@ from camaudit.probes.dhip import DhipProbe
 from camaudit.probes.http_banner import HttpBannerProbe
 from camaudit.probes.mdns import MdnsProbe
 from camaudit.probes.onvif import OnvifProbe
+from camaudit.probes.recorder_channels import RecorderChannelsProbe
 from camaudit.probes.rtsp import RtspProbe
 from camaudit.probes.sadp import SadpProbe
 from camaudit.probes.ssdp import SsdpProbe
@@ -26,6 +27,7 @@ ALL_PROBES: tuple[type[DiscoveryProbe] | type[HostProbe], ...] = (
     VendorHttpProbe,
     RtspProbe,
     OnvifProbe,
+    RecorderChannelsProbe,
 )
 
 PROBE_NAMES: tuple[str, ...] = tuple(probe.name for probe in ALL_PROBES)

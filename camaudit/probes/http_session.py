@@ -113,23 +113,36 @@ async def fetch(
     headers: Mapping[str, str] | None = None,
     max_bytes: int | None = None,
     whole_body: bool = False,
+    digest: tuple[str, str] | None = None,
 ) -> Reply | None:
     """One request, never following redirects; None when the host did not answer in time.
 
     A body that stalls after the headers arrived is returned as far as it got (truncated=True),
     or, with `whole_body` (documents that are useless in part), the reply is None.
+    With `digest` (user, password), a 401 carrying an HTTP Digest challenge is answered once,
+    by aiohttp's DigestAuthMiddleware; a Basic-only challenge is never answered, so the password
+    itself never crosses the network.
     """
     cap = ctx.options.max_read_bytes
     if max_bytes is not None:
         cap = min(cap, max_bytes)
     await ctx.limiter.acquire()
+    middlewares: tuple[aiohttp.DigestAuthMiddleware, ...] = ()
+    if digest is not None:
+        await ctx.limiter.acquire()  # the challenge and the answer are two requests
+        middlewares = (aiohttp.DigestAuthMiddleware(digest[0], digest[1], preemptive=False),)
     try:
         # The session's ClientTimeout already bounds the request; this outer deadline also covers
         # connection setup and TLS handshakes on every aiohttp version.
         async with (
             asyncio.timeout(ctx.options.request_timeout_s + ctx.options.connect_timeout_s),
             session.request(
-                method, url, data=data, headers=dict(headers or {}), allow_redirects=False
+                method,
+                url,
+                data=data,
+                headers=dict(headers or {}),
+                allow_redirects=False,
+                middlewares=middlewares,
             ) as response,
         ):
             body, truncated, stalled = await _read_capped(response, cap)

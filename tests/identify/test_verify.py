@@ -283,8 +283,6 @@ def test_counterexample_read_as_an_unknown_label_is_harmless(
 ) -> None:
     """A catch-all rule that captures only a brand label may read a counterexample, as long as no
     brand rule turns that label into a claim; one that does is reported."""
-    db = write_db(
-        rtsp_server=LABEL_RULE.replace("COUNTER", counterexample), brand=BRAND_RULE
-    )
+    db = write_db(rtsp_server=LABEL_RULE.replace("COUNTER", counterexample), brand=BRAND_RULE)
     found = rule_problems(db, "zz-leading-label")
     assert any("counterexample" in p for p in found) is is_problem, found

@@ -89,7 +89,7 @@ async def test_a_unicast_scan_without_linux_modules_finds_what_a_normal_one_find
     outcomes = {o["name"]: o["status"] for o in without["probes"]}
     assert set(outcomes) == {
         "wsdiscovery", "mdns", "ssdp", "sadp", "dhip", "arp", "tcp",
-        "http_banner", "vendor_http", "rtsp", "onvif",
+        "http_banner", "vendor_http", "rtsp", "onvif", "recorder_channels",
     }  # fmt: skip
 
 

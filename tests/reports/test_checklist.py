@@ -154,12 +154,12 @@ class TestFormats:
         assert book.sheetnames == ["Checklist", "Verify on site"]
         sheet = book["Checklist"]
         assert sheet.freeze_panes == "A2"
-        assert sheet.auto_filter.ref == "A1:V3"
+        assert sheet.auto_filter.ref == "A1:W3"
         validations = sheet.data_validations.dataValidation
         assert len(validations) == 1
         assert validations[0].type == "list"
         assert "verified not covered" in (validations[0].formula1 or "")
-        assert str(validations[0].sqref).startswith("T2:T")
+        assert str(validations[0].sqref).startswith("U2:U")
         header = [c.value for c in sheet[1]]
         brand = sheet.cell(row=2, column=header.index("brand") + 1)
         assert brand.value == "'" + HOSTILE_BRAND

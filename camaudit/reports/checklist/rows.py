@@ -57,6 +57,7 @@ class Row:
     verdict: str = ""
     evidence: str = ""
     vulnerabilities: str = ""
+    cameras: str = ""  # a recorder's: the cameras behind it, read or not
     policy_rule: str = ""
     action: str = ""
     status: str = STATUSES[0]
@@ -71,12 +72,13 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     ("brand", "brand"), ("model", "model"), ("serial", "serial"), ("firmware", "firmware"),
     ("first seen", "first_seen"), ("last seen", "last_seen"),
     ("verdict and confidence", "verdict"), ("evidence", "evidence"),
-    ("known vulnerabilities", "vulnerabilities"), ("policy rule and source", "policy_rule"),
+    ("known vulnerabilities", "vulnerabilities"), ("cameras behind it", "cameras"),
+    ("policy rule and source", "policy_rule"),
     ("action", "action"), ("status", "status"), ("notes", "notes"), ("sign-off", "sign_off"),
 )  # fmt: skip
 HEADINGS = tuple(heading for heading, _ in COLUMNS)
 # Columns added after checklists were already in use: an older file without them still reads.
-LATER_HEADINGS = frozenset({"known vulnerabilities"})
+LATER_HEADINGS = frozenset({"known vulnerabilities", "cameras behind it"})
 STAFF_FIELDS = ("location", "status", "notes", "sign_off")
 assert {name for _, name in COLUMNS} == {f.name for f in fields(Row)}
 
@@ -113,13 +115,36 @@ def _policy_rule(result: ScanResult, device: Device) -> str:
     return f"{policy}: {reason}" if reason else policy
 
 
-def _row(result: ScanResult, device: Device, site: str, seen: Mapping[str, tuple[str, str]]) -> Row:
+def _cameras(device: Device) -> str:
+    if (device.device_type or "").lower() not in RECORDER_TYPES and not device.attached:
+        return ""
+    if not device.channels_read:
+        return (
+            "channels not read: cameras on its own ports are not visible from the network; "
+            "list them on site"
+        )
+    flagged = sum(1 for camera in device.attached if camera.flagged)
+    return f"{len(device.attached)} listed by the recorder, {flagged} flagged (rows below)"
+
+
+def _row(
+    result: ScanResult,
+    device: Device,
+    site: str,
+    seen: Mapping[str, tuple[str, str]],
+    recorder: Device | None = None,
+) -> Row:
+    """A device's row; a camera behind `recorder` is placed in the recorder's subnet, under it."""
     scanned = short_date(result.started_at)
     first, last = seen.get(device_key(device), (scanned, scanned))
+    on_recorder = ""
+    if recorder is not None:
+        on_recorder = f"{recorder.ip} channel {device.recorder_channel}"
     return Row(
         item=None,
         site=site,
-        subnet=subnet_of(device.ip),
+        subnet=subnet_of(recorder.ip if recorder is not None else device.ip),
+        recorder=on_recorder,
         ip=str(device.ip),
         mac=clean_text(device.mac),
         maker=maker_name(device.maker),
@@ -132,6 +157,7 @@ def _row(result: ScanResult, device: Device, site: str, seen: Mapping[str, tuple
         verdict=verdict_text(device),
         evidence="; ".join(paper_evidence(device)),
         vulnerabilities=vulnerabilities_text(device),
+        cameras=_cameras(device),
         policy_rule=_policy_rule(result, device),
         action=_action(device),
     )
@@ -171,7 +197,11 @@ def removal_priority(device: Device) -> int:
 
 
 def _group_key(row: Row) -> tuple[Any, ...]:
-    return (row.site, IPv4Address(row.subnet.split("/")[0]), row.recorder, IPv4Address(row.ip))
+    """Site, subnet, then each recorder followed by the cameras behind it, by channel."""
+    recorder_ip, _, channel = row.recorder.partition(" channel ")
+    anchor = IPv4Address(recorder_ip) if recorder_ip else IPv4Address(row.ip)
+    behind = (1, int(channel)) if channel.isdigit() else (0, 0)
+    return (row.site, IPv4Address(row.subnet.split("/")[0]), anchor, behind, IPv4Address(row.ip))
 
 
 def _in_walking_order(ranked: list[tuple[int, Row]]) -> list[Row]:
@@ -205,11 +235,20 @@ def build(
     main: list[tuple[int, Row]] = []
     verify: list[tuple[int, Row]] = []
     for device in order_devices(result.devices):
-        ranked = (removal_priority(device), _row(result, device, site_name, seen_dates))
+        cameras = [camera for camera in device.attached if camera.flagged]
+        # A recorder and the cameras behind it are walked together: the group goes as early
+        # as its most urgent member.
+        group = [device, *cameras] if device.flagged else cameras
+        priority = min((removal_priority(member) for member in group), default=2)
+        row = _row(result, device, site_name, seen_dates)
         if needs_verifying(device, flagged_makers):
-            verify.append(ranked)
+            verify.append((removal_priority(device), row))
         elif device.flagged:
-            main.append(ranked)
+            main.append((priority, row))
+        main += [
+            (priority, _row(result, camera, site_name, seen_dates, recorder=device))
+            for camera in cameras
+        ]
     # Known-exploited firmware first; then site, subnet, recorder and address, as walked.
     main_rows = [row for _, row in sorted(main, key=lambda pair: (pair[0], _group_key(pair[1])))]
     verify_rows = [

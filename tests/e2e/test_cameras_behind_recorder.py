@@ -1,0 +1,140 @@
+"""Issue 14's recorder case, end to end: `camaudit scan` of a camlab Hikvision NVR on loopback,
+with credentials from the environment, lists each camera on its PoE ports as its own checklist
+row under the recorder; without credentials the recorder says "channels not read"; and no
+password (the recorder's, or the cameras' that its channel list carries) is written anywhere."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from camaudit.commands import main
+from camlab.loopback import LoopbackSite, device, serving_in_thread
+
+NVR = "127.0.0.73"
+PERSONA = "hikvision-ds-7608ni-i2-8p"
+USER, PASSWORD = "auditor", "lab-Recorder-pass-7"  # noqa: S105 - the lab recorder's account
+CAMERA_PASSWORDS = ("lab-camera-Secret-1", "lab-camera-Secret-2", "lab-camera-Secret-3")
+
+
+@pytest.fixture
+def nvr() -> Iterator[tuple[LoopbackSite, int]]:
+    with serving_in_thread([device(PERSONA, NVR, channels={"http"})]) as site:
+        yield site, site.devices[0].bound[("tcp", 80)]
+
+
+def scan(port: int, report: Path, db: Path, env: dict[str, str]) -> Result:
+    return CliRunner().invoke(
+        main,
+        [
+            "-vv",
+            "scan",
+            NVR,
+            "--probe",
+            "http_banner",
+            "--probe",
+            "vendor_http",
+            "--probe",
+            "recorder_channels",
+            "--http-port",
+            str(port),
+            "--https-port",
+            "1",
+            "--listen",
+            "0.3",
+            "-f",
+            "json",
+            "-o",
+            str(report),
+            "--db",
+            str(db),
+        ],  # fmt: skip
+        env=env,
+    )
+
+
+def checklist(report: Path, out: Path) -> str:
+    result = CliRunner().invoke(main, ["checklist", str(report), "-o", str(out)])
+    assert result.exit_code == 0, result.stderr
+    return out.read_text(encoding="utf-8")
+
+
+def test_each_camera_behind_the_recorder_gets_its_own_row_and_no_password_leaks(
+    nvr: tuple[LoopbackSite, int], tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    _site, port = nvr
+    report, db = tmp_path / "scan.json", tmp_path / "inventory.sqlite3"
+    env = {"CAMAUDIT_ONVIF_USER": USER, "CAMAUDIT_ONVIF_PASSWORD": PASSWORD}
+    result = scan(port, report, db, env)
+    assert result.exit_code == 0, result.stderr
+    (recorder,) = json.loads(report.read_text())["devices"]
+    assert (recorder["maker"], recorder["flagged"], recorder["channels_read"]) == (
+        "hikvision",
+        True,
+        True,
+    )
+    cameras = {camera["recorder_channel"]: camera for camera in recorder["attached"]}
+    assert (cameras[1]["model"], cameras[1]["flagged"]) == ("DS-2CD2143G0-I", True)
+    assert (cameras[3]["maker"], cameras[3]["flagged"]) == ("axis", False)
+
+    markdown = checklist(report, tmp_path / "list.md")
+    rows = [line for line in markdown.splitlines() if line.startswith("| ") and NVR in line]
+    # The recorder, then its two Hikvision cameras by channel; the Axis camera is not flagged.
+    assert len(rows) == 3
+    assert "| replace |" in rows[0]
+    assert "2 flagged (rows below)" in rows[0]
+    assert f"{NVR} channel 1" in rows[1]
+    assert "DS-2CD2143G0-I" in rows[1]
+    assert f"{NVR} channel 2" in rows[2]
+    assert "DS-2CD2387G2-LU" in rows[2]
+    assert "AXIS P3245-LVE" not in markdown
+
+    written = {
+        "stdout": result.stdout,
+        "stderr": result.stderr,
+        "logs": caplog.text,
+        "report": report.read_text(),
+        "inventory": db.read_bytes().decode("latin-1"),
+        "checklist": markdown,
+        "html checklist": checklist(report, tmp_path / "list.html"),
+    }
+    for name, blob in written.items():
+        for secret in (PASSWORD, *CAMERA_PASSWORDS):
+            assert secret not in blob, f"a password leaked into the {name}"
+
+
+def test_without_credentials_the_recorder_says_its_channels_were_not_read(
+    nvr: tuple[LoopbackSite, int], tmp_path: Path
+) -> None:
+    site, port = nvr
+    report = tmp_path / "scan.json"
+    result = scan(port, report, tmp_path / "inventory.sqlite3", env={})
+    assert result.exit_code == 0, result.stderr
+    (recorder,) = json.loads(report.read_text())["devices"]
+    assert (recorder["channels_read"], recorder["attached"]) == (False, [])
+    assert not any("InputProxy" in r["summary"] for r in site.asked(NVR))
+    markdown = checklist(report, tmp_path / "list.md")
+    assert "channels not read" in markdown
+
+
+def test_the_html_report_lists_the_cameras_behind_the_recorder(
+    nvr: tuple[LoopbackSite, int], tmp_path: Path
+) -> None:
+    _site, port = nvr
+    report = tmp_path / "scan.json"
+    env = {"CAMAUDIT_ONVIF_USER": USER, "CAMAUDIT_ONVIF_PASSWORD": PASSWORD}
+    assert scan(port, report, tmp_path / "inventory.sqlite3", env).exit_code == 0
+    html = tmp_path / "report.html"
+    result = CliRunner().invoke(main, ["report", str(report), "-f", "html", "-o", str(html)])
+    assert result.exit_code == 0, result.stderr
+    text = html.read_text(encoding="utf-8")
+    assert "Cameras behind this recorder, as it lists them (3)" in text
+    assert "channel 2: Hikvision DS-2CD2387G2-LU" in text
+    for secret in (PASSWORD, *CAMERA_PASSWORDS):
+        assert secret not in text
