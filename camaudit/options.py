@@ -71,6 +71,11 @@ class ScanOptions:
         """The port for a named service, after test overrides."""
         return self.ports.get(name, DEFAULT_PORTS[name])
 
+    @property
+    def has_credentials(self) -> bool:
+        """True when the user gave a device account (ONVIF, recorder channel lists)."""
+        return bool(self.onvif_user) and self.onvif_password is not None
+
     def __repr__(self) -> str:
         # NOTE: dataclass repr would print the password into logs and tracebacks.
         return f"ScanOptions(probes={self.probes!r}, interfaces={self.interfaces!r}, ...)"

@@ -348,7 +348,7 @@ def _plan_host_probe(name: str, options: ScanOptions) -> PlannedProbe:
         )
     if name == "onvif":
         http = ", ".join(map(str, options.http_ports))
-        with_credentials = "with your credentials" if options.onvif_user else "no credentials"
+        with_credentials = "with your credentials" if options.has_credentials else "no credentials"
         return PlannedProbe(
             name=name,
             stage="host",
@@ -357,7 +357,7 @@ def _plan_host_probe(name: str, options: ScanOptions) -> PlannedProbe:
             requests_per_host=2,
         )
     if name == "recorder_channels":
-        if not options.onvif_user:
+        if not options.has_credentials:
             return PlannedProbe(
                 name=name,
                 stage="host",

@@ -223,10 +223,26 @@ def _pathological(rule: Rule) -> list[str]:
 
 
 # A public source is one or more "https://host/path" entries, each optionally followed by a short
-# "(note)", separated by "; ". Anything else (a repo shorthand, a path, a shared folder) cannot be
-# checked by a reader of the report, so it is refused.
+# "(note)", separated by "; ". Anything else (a repo shorthand, a file on somebody's disk) cannot
+# be checked by a reader of the report, so it is refused.
 _SOURCE_ENTRY = re.compile(r"^https://[A-Za-z0-9.-]+\.[A-Za-z]{2,}(?:[/?#]\S*)?(?: \([^()]*\))?$")
-_LOCAL_MARKERS = ("/work/", "shared/", "../", "file:", "~/")
+# A path in the shapes people paste, wherever it starts an entry or a word: a file: URL, home
+# (~/), relative (./, ../), a drive (C:\\), absolute (/dir/...) or dir/file.ext with no scheme.
+# Inside a URL a slash follows the host, never a space, so URLs do not match. A "(note)" often
+# names a device's URL path (/cgi-bin/...), so there only the shapes no URL path takes count,
+# and absolute paths under a filesystem's usual top folders.
+_ANYWHERE = r"file:|~/|\.{1,2}/|[A-Za-z]:\\|/(?:home|root|tmp|srv|opt|usr|var|mnt|media|Users)/"
+_LOCAL_IN_NOTE = re.compile(rf"(?:^|[\s(;])(?:{_ANYWHERE})")
+_LOCAL_OUTSIDE_NOTE = re.compile(
+    rf"(?:^|[\s(;])(?:{_ANYWHERE}|/[\w.-]+/|[\w.-]+/[\w./-]*\.[A-Za-z]{{2,5}}\b)"
+)
+_NOTE = re.compile(r"\([^()]*\)")
+
+
+def names_a_local_path(text: str) -> bool:
+    """True when `text` cites a file on a disk rather than a public URL."""
+    outside_notes = _NOTE.sub(" ", text)
+    return bool(_LOCAL_OUTSIDE_NOTE.search(outside_notes) or _LOCAL_IN_NOTE.search(text))
 
 
 def source_problems(source: str) -> list[str]:
@@ -234,11 +250,9 @@ def source_problems(source: str) -> list[str]:
     text = source.strip()
     if not text:
         return ["source is missing: every rule cites a public source"]
-    found = [
-        f"source names a local path ({marker!r}): cite the public URL of the same fact"
-        for marker in _LOCAL_MARKERS
-        if marker in text
-    ]
+    found = []
+    if names_a_local_path(text):
+        found.append("source names a local path: cite the public URL of the same fact")
     found += [
         f"source entry {entry[:60]!r} is not a public https:// URL (optionally with a (note))"
         for entry in text.split("; ")

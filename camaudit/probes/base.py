@@ -105,3 +105,7 @@ class HostProbe(ABC):
     @abstractmethod
     async def probe(self, host: HostTarget, ctx: ProbeContext) -> list[Evidence]:
         """Evidence about this host; a host that does not answer gives an empty list."""
+
+    def evidence(self, host: HostTarget, port: int, channel: str, value: str) -> Evidence:
+        """One observation of this host on `port`, credited to this probe."""
+        return Evidence(host=host.ip, channel=channel, value=value, probe=self.name, port=port)

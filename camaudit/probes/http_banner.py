@@ -99,19 +99,19 @@ class HttpBannerProbe(HostProbe):
         icon = await fetch(session, ctx, origin + "/favicon.ico", max_bytes=FAVICON_MAX_BYTES + 1)
         if icon is not None and icon.status == 200 and not icon.truncated and icon.body:
             digest = hashlib.md5(icon.body, usedforsecurity=False).hexdigest()
-            evidence.append(self._evidence(host, port, "http.favicon_md5", digest))
+            evidence.append(self.evidence(host, port, "http.favicon_md5", digest))
         return evidence
 
     def _page_evidence(self, host: HostTarget, port: int, reply: Reply) -> list[Evidence]:
         """Server, challenges, title, header block, body and Location of one response."""
         # NOTE: an empty Server value is kept: some Hikvision firmware sends "Server:" bare.
         items = [
-            self._evidence(host, port, channel, value)
+            self.evidence(host, port, channel, value)
             for header, channel in _HEADER_CHANNELS
             for value in http_codec.header_values(reply.raw_headers, header)
         ]
         items.append(
-            self._evidence(
+            self.evidence(
                 host,
                 port,
                 "http.headers",
@@ -121,9 +121,9 @@ class HttpBannerProbe(HostProbe):
         body = http_codec.decode_body(reply.body[:BODY_EVIDENCE_BYTES])
         title = http_codec.extract_title(body)
         if title is not None:
-            items.append(self._evidence(host, port, "http.title", title))
+            items.append(self.evidence(host, port, "http.title", title))
         if body:
-            items.append(self._evidence(host, port, "http.body", body))
+            items.append(self.evidence(host, port, "http.body", body))
         return items
 
     def _tls_evidence(
@@ -135,12 +135,9 @@ class HttpBannerProbe(HostProbe):
             ctx.log_once("http_banner: unreadable certificate from %s:%s: %s", host.ip, port, exc)
             return []
         return [
-            self._evidence(host, port, "tls.subject", subject),
-            self._evidence(host, port, "tls.issuer", issuer),
+            self.evidence(host, port, "tls.subject", subject),
+            self.evidence(host, port, "tls.issuer", issuer),
         ]
-
-    def _evidence(self, host: HostTarget, port: int, channel: str, value: str) -> Evidence:
-        return Evidence(host=host.ip, channel=channel, value=value, probe=self.name, port=port)
 
 
 async def peer_certificate(ctx: ProbeContext, host: HostTarget, port: int) -> bytes | None:

@@ -107,7 +107,7 @@ class _Interview:
         reply = await self.call(onvif_codec.GET_DEVICE_INFORMATION)
         if reply is None or self.read_device_information(reply):
             return
-        if reply.status in REFUSAL_STATUSES and self.has_credentials():
+        if reply.status in REFUSAL_STATUSES and self.ctx.options.has_credentials:
             await self.retry_with_credentials()
 
     async def call(
@@ -156,10 +156,6 @@ class _Interview:
             return False
         self.add("onvif.device_information", element)
         return True
-
-    def has_credentials(self) -> bool:
-        options = self.ctx.options
-        return bool(options.onvif_user) and options.onvif_password is not None
 
     async def retry_with_credentials(self) -> None:
         """Exactly one authenticated attempt: camaudit audits, it never guesses passwords."""

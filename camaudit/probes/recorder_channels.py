@@ -47,7 +47,7 @@ class RecorderChannelsProbe(HostProbe):
         Ports are asked one after another, not at once: the credentials are answered to at
         most one challenge per host unless a port says it has no such list (404, no answer).
         """
-        if host.ip not in ctx.scope or not _has_credentials(ctx):
+        if host.ip not in ctx.scope or not ctx.options.has_credentials:
             return []
         session = shared_session(ctx)
         for scheme, port in web_ports(host, ctx):
@@ -88,16 +88,8 @@ class RecorderChannelsProbe(HostProbe):
             log.debug("recorder_channels: %s:%d: %s", host.ip, port, exc)
             return True, []
         evidence = [
-            self._evidence(host, port, "recorder.channel", channel.as_evidence_value())
+            self.evidence(host, port, "recorder.channel", channel.as_evidence_value())
             for channel in channels
         ]
         summary = f"{len(channels)} IP channels listed at {CHANNELS_PATH}"
-        return True, [*evidence, self._evidence(host, port, "recorder.channels", summary)]
-
-    def _evidence(self, host: HostTarget, port: int, channel: str, value: str) -> Evidence:
-        return Evidence(host=host.ip, channel=channel, value=value, probe=self.name, port=port)
-
-
-def _has_credentials(ctx: ProbeContext) -> bool:
-    options = ctx.options
-    return bool(options.onvif_user) and options.onvif_password is not None
+        return True, [*evidence, self.evidence(host, port, "recorder.channels", summary)]

@@ -81,16 +81,13 @@ class RtspProbe(HostProbe):
     def _reply_evidence(
         self, host: HostTarget, port: int, method: str, reply: rtsp_codec.RtspReply
     ) -> list[Evidence]:
-        items = [self._evidence(host, port, "rtsp.status", f"{method} {reply.status_line}")]
+        items = [self.evidence(host, port, "rtsp.status", f"{method} {reply.status_line}")]
         items += [
-            self._evidence(host, port, channel, value)
+            self.evidence(host, port, channel, value)
             for header, channel in _HEADER_CHANNELS
             for value in reply.values(header)
         ]
         return items
-
-    def _evidence(self, host: HostTarget, port: int, channel: str, value: str) -> Evidence:
-        return Evidence(host=host.ip, channel=channel, value=value, probe=self.name, port=port)
 
 
 def should_try(host: HostTarget, port: int, ctx: ProbeContext) -> bool:

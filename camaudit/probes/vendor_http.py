@@ -126,21 +126,18 @@ class VendorHttpProbe(HostProbe):
         self, host: HostTarget, port: int, request: VendorRequest, reply: Reply
     ) -> list[Evidence]:
         status = f"{request.method} {request.path} {reply.status}"
-        items = [self._evidence(host, port, "http.path_status", status)]
+        items = [self.evidence(host, port, "http.path_status", status)]
         items += [
-            self._evidence(host, port, "http.server", value)
+            self.evidence(host, port, "http.server", value)
             for value in http_codec.header_values(reply.raw_headers, "Server")
         ]
         items += [
-            self._evidence(host, port, "http.www_authenticate", value)
+            self.evidence(host, port, "http.www_authenticate", value)
             for value in http_codec.header_values(reply.raw_headers, "WWW-Authenticate")
         ]
         # NOTE: only 2xx bodies: many servers echo the requested path in their 404 page, and
         # "/doc/page/login.asp" in a body is itself a Hikvision marker.
         if 200 <= reply.status < 300 and reply.body:
             body = http_codec.decode_body(reply.body[:BODY_EVIDENCE_BYTES])
-            items.append(self._evidence(host, port, "http.body", body))
+            items.append(self.evidence(host, port, "http.body", body))
         return items
-
-    def _evidence(self, host: HostTarget, port: int, channel: str, value: str) -> Evidence:
-        return Evidence(host=host.ip, channel=channel, value=value, probe=self.name, port=port)

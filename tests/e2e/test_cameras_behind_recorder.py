@@ -15,10 +15,12 @@ from click.testing import CliRunner, Result
 
 from camaudit.commands import main
 from camlab.loopback import LoopbackSite, device, serving_in_thread
+from tests.leaks import assert_nowhere, scan_one, written_by
 
 NVR = "127.0.0.73"
 PERSONA = "hikvision-ds-7608ni-i2-8p"
 USER, PASSWORD = "auditor", "lab-Recorder-pass-7"  # noqa: S105 - the lab recorder's account
+PROBES = ("http_banner", "vendor_http", "recorder_channels")
 CAMERA_PASSWORDS = ("lab-camera-Secret-1", "lab-camera-Secret-2", "lab-camera-Secret-3")
 
 
@@ -29,33 +31,7 @@ def nvr() -> Iterator[tuple[LoopbackSite, int]]:
 
 
 def scan(port: int, report: Path, db: Path, env: dict[str, str]) -> Result:
-    return CliRunner().invoke(
-        main,
-        [
-            "-vv",
-            "scan",
-            NVR,
-            "--probe",
-            "http_banner",
-            "--probe",
-            "vendor_http",
-            "--probe",
-            "recorder_channels",
-            "--http-port",
-            str(port),
-            "--https-port",
-            "1",
-            "--listen",
-            "0.3",
-            "-f",
-            "json",
-            "-o",
-            str(report),
-            "--db",
-            str(db),
-        ],  # fmt: skip
-        env=env,
-    )
+    return scan_one(NVR, port, PROBES, report, db, env)
 
 
 def checklist(report: Path, out: Path) -> str:
@@ -96,17 +72,11 @@ def test_each_camera_behind_the_recorder_gets_its_own_row_and_no_password_leaks(
     assert "AXIS P3245-LVE" not in markdown
 
     written = {
-        "stdout": result.stdout,
-        "stderr": result.stderr,
-        "logs": caplog.text,
-        "report": report.read_text(),
-        "inventory": db.read_bytes().decode("latin-1"),
+        **written_by(result, caplog, report, db),
         "checklist": markdown,
         "html checklist": checklist(report, tmp_path / "list.html"),
     }
-    for name, blob in written.items():
-        for secret in (PASSWORD, *CAMERA_PASSWORDS):
-            assert secret not in blob, f"a password leaked into the {name}"
+    assert_nowhere([PASSWORD, *CAMERA_PASSWORDS], written)
 
 
 def test_without_credentials_the_recorder_says_its_channels_were_not_read(

@@ -88,9 +88,12 @@ SOURCE_LINE = (
     ("source", "expected"),
     [
         ("", "source is missing"),
-        ("/work/shared/facts/protocols.md section 4", "local path"),
-        ("shared/facts/mac-prefixes.md", "local path"),
+        ("/srv/notes/protocols.md section 4", "local path"),
+        ("notes/mac-prefixes.md", "local path"),
         ("../recog/xml/rtsp_servers.xml", "local path"),
+        ("see ~/notes/dahua.txt", "local path"),
+        ("https://svn.nmap.org/nmap/nmap-service-probes (from /home/me/notes.md)", "local path"),
+        ("C:\\notes\\dahua.txt", "local path"),
         ("file:///usr/share/nmap/nmap-service-probes", "local path"),
         ("rapid7/recog xml/rtsp_servers.xml", "not a public https:// URL"),
         ("http://svn.nmap.org/nmap/nmap-service-probes", "not a public https:// URL"),
@@ -110,11 +113,13 @@ def test_source_must_be_a_public_url(write_db: WriteFiles, source: str, expected
 
 
 def test_public_url_sources_pass() -> None:
-    """Several URL entries, each with an optional note, are a sound citation."""
+    """Several URL entries, each with an optional note, are a sound citation; a note may name
+    the device's own URL path."""
     assert (
         verify.source_problems(
             "https://svn.nmap.org/nmap/nmap-service-probes (Dahua Rtsp Server); "
-            "https://github.com/rapid7/recog/blob/main/xml/rtsp_servers.xml"
+            "https://github.com/rapid7/recog/blob/main/xml/rtsp_servers.xml; "
+            "https://example.com/manual.pdf (the page at /cgi-bin/videoconfiguration.cgi)"
         )
         == []
     )
@@ -124,7 +129,7 @@ def test_cli_verify_rejects_local_source(tmp_path: Path) -> None:
     """`fingerprints verify` exits 1 on a file whose rule cites a local path."""
     bad = tmp_path / "rtsp_server.toml"
     bad.write_text(
-        textwrap.dedent(GOOD).replace(SOURCE_LINE, 'source = "/work/shared/facts/protocols.md"'),
+        textwrap.dedent(GOOD).replace(SOURCE_LINE, 'source = "/srv/notes/protocols.md"'),
         "utf-8",
     )
     result = CliRunner().invoke(fingerprints_group, ["verify", str(bad)])

@@ -4,20 +4,21 @@ is complete, and the banners, realms and scopes they claim appear in the shared 
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from camaudit.identify.verify import names_a_local_path
 from camlab.persona import Persona, load_all
 
 REPO = Path(__file__).resolve().parents[2]
-# shared/ lies beside the checkout (CI copies it there); /work/shared in the developers' sessions.
-FACTS_DIR = next(
-    (p for p in (REPO.parent / "shared" / "facts", Path("/work/shared/facts")) if p.is_dir()),
-    REPO.parent / "shared" / "facts",
-)
+# NOTE: the research facts the personas were written from live outside the repository, wherever
+# a developer keeps them; CAMAUDIT_FACTS_DIR names that folder. The project never names a path.
+_FACTS_ENV = os.environ.get("CAMAUDIT_FACTS_DIR", "")
+FACTS_DIR = Path(_FACTS_ENV).resolve() if _FACTS_ENV else None
 IDENTIFIERS = REPO / "fingerprints" / "identifiers"
 FLAGGED_MAKERS = {"hikvision", "dahua"}  # the default uk-2022 policy names exactly these makers
 
@@ -31,7 +32,19 @@ NOT_IN_FACTS = {
 
 # NOTE: the facts folder is research material outside the repository; checks that read it skip
 # with a reason where it is absent (a fresh clone), the structural checks always run.
-needs_facts = pytest.mark.skipif(not FACTS_DIR.is_dir(), reason="shared facts folder not present")
+needs_facts = pytest.mark.skipif(
+    FACTS_DIR is None or not FACTS_DIR.is_dir(),
+    reason="CAMAUDIT_FACTS_DIR does not name the research facts folder",
+)
+
+
+def _facts(name: str) -> Path:
+    assert FACTS_DIR is not None  # the tests that read the facts are marked needs_facts
+    return FACTS_DIR / name
+
+
+# Relative references that climb folders (../x); "..." in an elided path is not one.
+_CLIMBING = re.compile(r"(?<![.\w])(?:\.\./)+[\w.-]+")
 
 
 def _ids() -> list[str]:
@@ -51,7 +64,7 @@ def _facts_prefix_groups() -> dict[str, set[str]]:
         "other": set(),
     }
     section = ""
-    for line in (FACTS_DIR / "mac-prefixes.md").read_text(encoding="utf-8").splitlines():
+    for line in _facts("mac-prefixes.md").read_text(encoding="utf-8").splitlines():
         if line.startswith("## "):
             title = line.lower()
             if "hikvision" in title or "ezviz" in title:
@@ -77,7 +90,7 @@ def _facts_prefix_groups() -> dict[str, set[str]]:
 def _other_registrants() -> dict[str, str]:
     """The "other camera-vendor OUIs" table of mac-prefixes.md: prefix -> registrant and note."""
     table: dict[str, str] = {}
-    text = (FACTS_DIR / "mac-prefixes.md").read_text(encoding="utf-8")
+    text = _facts("mac-prefixes.md").read_text(encoding="utf-8")
     other = text.split("## Other camera-vendor OUIs", 1)[1]
     for line in other.splitlines():
         if line.startswith("| `"):
@@ -89,8 +102,8 @@ def _other_registrants() -> dict[str, str]:
 
 def _facts_corpus() -> str:
     """All shared facts as one searchable text (JSONL values decoded so quotes are plain)."""
-    parts = [p.read_text(encoding="utf-8") for p in sorted(FACTS_DIR.glob("*.md"))]
-    for line in (FACTS_DIR / "device-replies.jsonl").read_text(encoding="utf-8").splitlines():
+    parts = [p.read_text(encoding="utf-8") for p in sorted(_facts(".").glob("*.md"))]
+    for line in _facts("device-replies.jsonl").read_text(encoding="utf-8").splitlines():
         if line.strip():
             record = json.loads(line)
             parts += [record["value"], record.get("note", "")]
@@ -126,21 +139,29 @@ class TestStructure:
         """Each source carries an https:// URL and never a machine or shared-folder path."""
         for source in PERSONAS[persona_id].sources:
             assert "https://" in source, source
-            assert not any(marker in source for marker in LOCAL_MARKERS), source
+            assert not names_a_local_path(source), source
 
     @pytest.mark.parametrize(
         "path",
         sorted(
             p.relative_to(REPO).as_posix()
-            for folder in ("docs", "camlab")
+            for folder in ("docs", "camlab", "camaudit", "fingerprints", "bench")
             for p in (REPO / folder).rglob("*")
             if p.is_file() and "__pycache__" not in p.parts
-        ),
+        )
+        + ["README.md", "CHANGELOG.md", "SECURITY.md", "Makefile", "pyproject.toml"],
     )
     def test_no_project_file_cites_a_local_path(self, path: str) -> None:
-        """docs/ and camlab/ cite public URLs only: no /work/ path, shared folder or ../shared."""
-        text = (REPO / path).read_text(encoding="utf-8", errors="replace")
-        assert not re.search(r"/work/|\.\./shared/|shared/facts", text)
+        """Project files cite public URLs: no file:// URL of a file, no reference climbing out of
+        the repository, never the research facts folder (when CAMAUDIT_FACTS_DIR names it)."""
+        file = REPO / path
+        text = file.read_text(encoding="utf-8", errors="replace")
+        assert not re.search(r"file:///\w", text), "a file:// URL of a real file"
+        for reference in _CLIMBING.findall(text):
+            assert (file.parent / reference).resolve().is_relative_to(REPO), reference
+        if FACTS_DIR is not None:
+            assert str(FACTS_DIR) not in text
+            assert str(FACTS_DIR.parent) not in text
 
     @pytest.mark.parametrize("persona_id", _ids())
     def test_expectations_are_complete_and_consistent(self, persona_id: str) -> None:
@@ -203,9 +224,6 @@ def _claimed_strings(persona: Persona) -> Iterator[tuple[str, str]]:
     ):
         if field in ("O", "OU") or (field == "CN" and "{" not in value):
             yield f"tls.{field}", value
-
-
-LOCAL_MARKERS = ("/work/", "shared/", "../", "file:")
 
 
 def _cites_facts(persona: Persona) -> bool:

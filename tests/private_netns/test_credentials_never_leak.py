@@ -15,6 +15,7 @@ from click.testing import CliRunner
 from camaudit.commands import main
 from camlab.loopback import LoopbackSite, device, serving_in_thread
 from camlab.persona import find_persona
+from tests.leaks import assert_nowhere, scan_one, written_by
 
 CAMERA = "127.0.0.63"
 PASSWORD = "s3cret-Only-In-Env-7f1c"  # noqa: S105 - a test device's password
@@ -48,42 +49,13 @@ def test_the_password_is_used_once_and_found_nowhere(
     caplog.set_level(logging.DEBUG)
     site, port = onvif_device
     report, db = tmp_path / "scan.json", tmp_path / "inventory.sqlite3"
-    result = CliRunner().invoke(
-        main,
-        [
-            "-vv",
-            "scan",
-            CAMERA,
-            "--probe",
-            "onvif",
-            "--http-port",
-            str(port),
-            "--https-port",
-            "1",
-            "--listen",
-            "0.3",
-            "-f",
-            "json",
-            "-o",
-            str(report),
-            "--db",
-            str(db),
-        ],  # fmt: skip
-        env={"CAMAUDIT_ONVIF_USER": "admin", "CAMAUDIT_ONVIF_PASSWORD": PASSWORD},
-    )
+    env = {"CAMAUDIT_ONVIF_USER": "admin", "CAMAUDIT_ONVIF_PASSWORD": PASSWORD}
+    result = scan_one(CAMERA, port, ["onvif"], report, db, env)
     assert result.exit_code == 0, result.stderr
     assert accepted_tokens(site) == 1
     (found,) = json.loads(report.read_text())["devices"]
     assert "onvif.device_information" in {item["channel"] for item in found["evidence"]}
-    written = {
-        "stdout": result.stdout,
-        "stderr": result.stderr,
-        "logs": caplog.text,
-        "report": report.read_text(),
-        "inventory": db.read_bytes().decode("latin-1"),
-    }
-    for name, blob in written.items():
-        assert PASSWORD not in blob, f"the password leaked into the {name}"
+    assert_nowhere([PASSWORD], written_by(result, caplog, report, db))
 
 
 def test_there_is_no_way_to_pass_a_password_on_the_command_line() -> None:

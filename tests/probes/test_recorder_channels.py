@@ -88,14 +88,19 @@ async def nvr() -> AsyncIterator[tuple[LoopbackSite, int]]:
         yield site, site.devices[0].bound[("tcp", 80)]
 
 
-def context(port: int, *, user: str | None, password: str | None) -> ProbeContext:
-    ctx = loopback_context(address=NVR, http_ports=(port,))
+BASIC_ONLY = "127.0.0.72"  # a responder that challenges with Basic only
+
+
+def context(
+    port: int, *, user: str | None, password: str | None, address: str = NVR
+) -> ProbeContext:
+    ctx = loopback_context(address=address, http_ports=(port,))
     ctx.options = dataclasses.replace(ctx.options, onvif_user=user, onvif_password=password)
     return ctx
 
 
-def target(port: int) -> HostTarget:
-    return HostTarget(ip=IPv4Address(NVR), open_ports=frozenset({port}))
+def target(port: int, address: str = NVR) -> HostTarget:
+    return HostTarget(ip=IPv4Address(address), open_ports=frozenset({port}))
 
 
 def digest_attempts(site: LoopbackSite) -> list[str]:
@@ -144,11 +149,9 @@ class TestProbe:
         challenge = crlf(
             'HTTP/1.1 401 Unauthorized\nWWW-Authenticate: Basic realm="DVR"\nContent-Length: 0\n\n'
         )
-        async with RawHttpResponder(default=challenge, address="127.0.0.72") as responder:
-            ctx = loopback_context(address="127.0.0.72", http_ports=(responder.port,))
-            ctx.options = dataclasses.replace(ctx.options, onvif_user=USER, onvif_password=PASSWORD)
-            host = HostTarget(ip=IPv4Address("127.0.0.72"), open_ports=frozenset({responder.port}))
-            assert await run(ctx, host) == []
+        async with RawHttpResponder(default=challenge, address=BASIC_ONLY) as responder:
+            ctx = context(responder.port, user=USER, password=PASSWORD, address=BASIC_ONLY)
+            assert await run(ctx, target(responder.port, BASIC_ONLY)) == []
         assert responder.requests, "the probe asked once"
         for request in responder.requests:
             assert b"authorization" not in request.head.lower()
@@ -174,5 +177,9 @@ class TestJudged:
             True,
         )
         assert cameras[2].firmware == "V5.7.3 build 220112"
+        # The address is the recorder's word for its PoE network, kept as reported; the probe
+        # and the scanner never send anything to an attached camera.
         assert cameras[2].ip == IPv4Address("192.168.254.3")
+        probes = {item.probe for c in recorder.attached for item in c.evidence}
+        assert {p for p in probes if not p.startswith("derived:")} == {"recorder_channels"}
         assert (cameras[3].maker, cameras[3].flagged) == ("axis", False)
