@@ -175,7 +175,33 @@ def _recorder_channel(raw: str) -> list[Facet]:
     return [("", raw), *texts[:MAX_FACETS]]
 
 
+# RFC 9110 §11.1/§11.2: the header name, the auth-scheme and the parameter names are
+# case-insensitive and a parameter value may be a bare token; devices and the tools that record
+# them write all of these differently ("www-authenticate: digest REALM=DS-2CD..."). Rules are
+# written against one spelling, so a challenge is put in that spelling first. A realm in single
+# quotes (not HTTP, but seen) is quoted properly too. A bare realm followed by a space is left as
+# it is: it may be the start of a longer unquoted realm, which some rules read.
+_HEADER_NAME = re.compile(r"^\s*(?i:www-authenticate)\s*:\s*")
+_SCHEME = re.compile(r"^(?i:(basic|digest))(?=\s|$)")
+_REALM_KEY = re.compile(r"(?i:\brealm)\s*=\s*")
+_BARE_OR_SINGLE = re.compile(r'realm=(?:\'([^\'"\r\n]{0,128})\'|([^\s",\']{1,128})(?=\s*(?:,|$)))')
+
+
+def canonical_challenge(raw: str) -> str:
+    """A WWW-Authenticate value in the spelling rules are written against (RFC 9110 §11)."""
+    text = _HEADER_NAME.sub("", raw, count=1)
+    text = _SCHEME.sub(lambda m: m[1].capitalize(), text, count=1)
+    text = _REALM_KEY.sub("realm=", text, count=1)
+    return _BARE_OR_SINGLE.sub(lambda m: f'realm="{m[1] if m[1] is not None else m[2]}"', text, 1)
+
+
+def _challenge(raw: str) -> list[Facet]:
+    return [("", canonical_challenge(raw))]
+
+
 DECODERS: dict[str, Callable[[str], list[Facet]]] = {
+    "http.www_authenticate": _challenge,
+    "rtsp.www_authenticate": _challenge,
     "wsd.scopes": _wsd_scopes,
     "sadp": _xml_channel,
     "upnp.description": _xml_channel,

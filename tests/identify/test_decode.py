@@ -179,3 +179,26 @@ def test_b64_examples_round_trip_binary_frames() -> None:
     frame = dhip_frame(DHIP_JSON)
     again = base64.b64decode(base64.b64encode(frame.encode("latin-1"))).decode("latin-1")
     assert ("Vendor", "Dahua") in facets("dhip", again)
+
+
+class TestChallengeSpelling:
+    """RFC 9110 §11: header name, scheme and parameter names are case-insensitive, a value may be
+    a bare token; every spelling of one challenge reads the same to the rules."""
+
+    CANONICAL = 'Digest realm="DS-2CD2142FWD-I", qop="auth"'
+
+    def test_spellings_of_one_challenge_become_one(self) -> None:
+        for spelling in (
+            'www-authenticate: digest realm="DS-2CD2142FWD-I", qop="auth"',
+            'WWW-Authenticate:Digest REALM="DS-2CD2142FWD-I", qop="auth"',
+            "DIGEST realm='DS-2CD2142FWD-I', qop=\"auth\"",
+            'Digest realm=DS-2CD2142FWD-I, qop="auth"',
+        ):
+            assert decode.canonical_challenge(spelling) == self.CANONICAL, spelling
+
+    def test_a_bare_realm_with_spaces_is_left_for_the_rules_that_read_it(self) -> None:
+        assert decode.canonical_challenge("basic realm=IP Camera") == "Basic realm=IP Camera"
+
+    def test_both_challenge_channels_are_read_in_the_canonical_spelling(self) -> None:
+        for channel in ("http.www_authenticate", "rtsp.www_authenticate"):
+            assert facets(channel, "digest realm=x") == [("", 'Digest realm="x"')]
