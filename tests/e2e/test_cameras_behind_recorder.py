@@ -65,7 +65,8 @@ def test_each_camera_behind_the_recorder_gets_its_own_row_and_no_password_leaks(
     assert len(rows) == 3
     assert "| replace |" in rows[0]
     assert "2 flagged (rows below)" in rows[0]
-    assert f"{NVR} channel 1" in rows[1]
+    # The recorder's own name for each channel (often the place) comes with it, as text.
+    assert f"{NVR} channel 1 (Loading bay)" in rows[1]
     assert "DS-2CD2143G0-I" in rows[1]
     assert f"{NVR} channel 2" in rows[2]
     assert "DS-2CD2387G2-LU" in rows[2]
@@ -77,6 +78,8 @@ def test_each_camera_behind_the_recorder_gets_its_own_row_and_no_password_leaks(
         "html checklist": checklist(report, tmp_path / "list.html"),
     }
     assert_nowhere([PASSWORD, *CAMERA_PASSWORDS], written)
+    assert "Yard &lt;east&gt;" in written["html checklist"]
+    assert "Yard <east>" not in written["html checklist"]
 
 
 def test_without_credentials_the_recorder_says_its_channels_were_not_read(

@@ -9,6 +9,7 @@ from ipaddress import IPv4Address
 from typing import Any
 
 from camaudit.errors import ConfigError
+from camaudit.identify.decode import recorder_channel_fields
 from camaudit.identity import device_key
 from camaudit.models import AdvisoryStatus, Device, ScanResult, Verdict
 from camaudit.reports.base import (
@@ -137,9 +138,7 @@ def _row(
     """A device's row; a camera behind `recorder` is placed in the recorder's subnet, under it."""
     scanned = short_date(result.started_at)
     first, last = seen.get(device_key(device), (scanned, scanned))
-    on_recorder = ""
-    if recorder is not None:
-        on_recorder = f"{recorder.ip} channel {device.recorder_channel}"
+    on_recorder = "" if recorder is None else _on_recorder(recorder, device)
     return Row(
         item=None,
         site=site,
@@ -196,9 +195,23 @@ def removal_priority(device: Device) -> int:
     return 1 if affected else 2
 
 
+def _on_recorder(recorder: Device, camera: Device) -> str:
+    """Where a camera behind a recorder is: "<recorder> channel <n>", with the channel's name as
+    the recorder calls it (often the place: "Loading bay"), which helps find it on site."""
+    place = f"{recorder.ip} channel {camera.recorder_channel}"
+    names = (
+        recorder_channel_fields(item.value).get("name")
+        for item in camera.evidence
+        if item.channel == "recorder.channel"
+    )
+    name = next((clean_text(n) for n in names if isinstance(n, str) and clean_text(n)), "")
+    return f"{place} ({name})" if name else place
+
+
 def _group_key(row: Row) -> tuple[Any, ...]:
     """Site, subnet, then each recorder followed by the cameras behind it, by channel."""
-    recorder_ip, _, channel = row.recorder.partition(" channel ")
+    recorder_ip, _, rest = row.recorder.partition(" channel ")
+    channel = rest.split(" ", 1)[0]
     anchor = IPv4Address(recorder_ip) if recorder_ip else IPv4Address(row.ip)
     behind = (1, int(channel)) if channel.isdigit() else (0, 0)
     return (row.site, IPv4Address(row.subnet.split("/")[0]), anchor, behind, IPv4Address(row.ip))
