@@ -18,7 +18,7 @@ from camaudit.net import Interface
 from camaudit.options import ScanOptions
 from camaudit.probes import PROBE_CHOICES, SWEEP_NAME, sweep_selected
 from camaudit.probes.dhip import DHIP_GROUP
-from camaudit.probes.recorder_channels import CHANNELS_PATH
+from camaudit.probes.recorder_channels import CHANNEL_LISTS
 from camaudit.probes.sadp import SADP_GROUP
 from camaudit.probes.ssdp import SSDP_GROUP
 from camaudit.probes.ssdp_codec import SEARCH_TARGETS
@@ -368,8 +368,11 @@ def _plan_host_probe(name: str, options: ScanOptions) -> PlannedProbe:
         return PlannedProbe(
             name=name,
             stage="host",
-            sends=f"GET {CHANNELS_PATH}, answered once with HTTP Digest (your credentials)",
+            sends=(
+                f"GET {' or '.join(listing.path for listing in CHANNEL_LISTS)}, answered with "
+                "HTTP Digest (your credentials)"
+            ),
             unicast=f"TCP {ports} of live hosts, one port after another until one answers",
-            requests_per_host=2 * len(web_ports),
+            requests_per_host=2 * len(CHANNEL_LISTS) * len(web_ports),
         )
     raise ValueError(f"no plan entry for probe {name!r}")  # a new probe needs one: see tests

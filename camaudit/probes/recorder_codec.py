@@ -7,11 +7,19 @@ firmwareVersion, as in the DS-7608NXI-I2 fixture of
 https://github.com/maciej-or/hikvision_next/blob/main/tests/fixtures/devices/DS-7608NXI-I2.json).
 The same descriptor carries the camera's user name, and some firmware its password: those are
 never read, so they cannot reach evidence, logs or reports.
+
+Dahua recorders answer GET /cgi-bin/configManager.cgi?action=getConfig&name=RemoteDevice with
+one `key=value` line per field, grouped by slot
+(`table.RemoteDevice.uuid:System_CONFIG_NETCAMERA_INFO_<slot>.<Field>=<value>`; slot 0 is
+channel 1), as https://github.com/rroller/dahua/blob/main/custom_components/dahua/dahua_utils.py
+documents from a DHI-NVR5464-16P-EI. Only the fields named in DAHUA_FIELDS are read; the slot's
+UserName and Password lines are skipped before their value is looked at.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import asdict, dataclass
 from xml.etree.ElementTree import Element  # noqa: S405 - types only; xmlsafe parses
 
@@ -30,6 +38,21 @@ KEPT_FIELDS = {
     "serialNumber": "serial",
     "firmwareVersion": "firmware",
 }
+
+
+# The RemoteDevice fields kept, and the name each gets in evidence. Nothing else is copied.
+DAHUA_FIELDS = {
+    "Name": "name",
+    "ProtocolType": "protocol",
+    "Address": "address",
+    "DeviceType": "model",
+    "SerialNo": "serial",
+    "Version": "firmware",
+}
+_REMOTE_DEVICE_LINE = re.compile(
+    r"^table\.RemoteDevice\.uuid:System_CONFIG_NETCAMERA_INFO_(\d{1,5})\.(\w{1,32})=(.*)$"
+)
+MAX_LINES = MAX_CHANNELS * 64  # a slot has a few dozen fields
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -94,3 +117,40 @@ def parse_input_proxy_channels(body: bytes) -> list[AttachedChannel]:
         if len(channels) >= MAX_CHANNELS:
             break
     return [channels[number] for number in sorted(channels)]
+
+
+def parse_remote_devices(body: bytes) -> list[AttachedChannel]:
+    """The enabled slots of a Dahua RemoteDevice table; DecodeError when it is not one.
+
+    A slot that is switched off has no camera on it (its fields are left-overs), so it is not
+    listed. A recorder with no IP camera at all answers a table of disabled slots: an empty list.
+    """
+    if len(body) > MAX_LIST_BYTES:
+        raise DecodeError(CHANNEL, f"RemoteDevice table over {MAX_LIST_BYTES} bytes")
+    text = body.decode("utf-8", "replace")
+    slots: dict[int, dict[str, str]] = {}
+    enabled: set[int] = set()
+    seen_table = False
+    for line in text.splitlines()[:MAX_LINES]:
+        match = _REMOTE_DEVICE_LINE.match(line.strip())
+        if match is None:
+            continue
+        seen_table = True
+        slot, key = int(match[1]), match[2]
+        if key == "Enable":
+            if match[3].strip().lower() == "true":
+                enabled.add(slot)
+            continue
+        field = DAHUA_FIELDS.get(key)  # UserName, Password and the rest never get this far
+        if field is None or (slot not in slots and len(slots) >= MAX_CHANNELS):
+            continue
+        value = " ".join(match[3].split())[:MAX_FIELD_CHARS]
+        if value:
+            slots.setdefault(slot, {}).setdefault(field, value)
+    if not seen_table:
+        raise DecodeError(CHANNEL, "no table.RemoteDevice lines")
+    return [
+        AttachedChannel(channel=slot + 1, **slots[slot])
+        for slot in sorted(slots)
+        if slot in enabled and slot + 1 <= 65535
+    ]

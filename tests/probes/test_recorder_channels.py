@@ -16,7 +16,11 @@ from camaudit.identify.policy import load_policy
 from camaudit.models import Evidence
 from camaudit.probes import recorder_codec
 from camaudit.probes.base import HostTarget, ProbeContext
-from camaudit.probes.recorder_channels import CHANNELS_PATH, RecorderChannelsProbe
+from camaudit.probes.recorder_channels import (
+    CHANNELS_PATH,
+    REMOTE_DEVICE_PATH,
+    RecorderChannelsProbe,
+)
 from camlab.loopback import LoopbackSite, device, serving
 from camlab.persona import PERSONA_DIR
 from camlab.replay import RawHttpResponder
@@ -183,3 +187,99 @@ class TestJudged:
         probes = {item.probe for c in recorder.attached for item in c.evidence}
         assert {p for p in probes if not p.startswith("derived:")} == {"recorder_channels"}
         assert (cameras[3].maker, cameras[3].flagged) == ("axis", False)
+
+
+XVR = "127.0.0.74"
+XVR_PERSONA = "dahua-hcvr-xvr"
+XVR_USER, XVR_PASSWORD = "auditor", "lab-Xvr-pass-3"  # the persona's digest account
+XVR_CAMERA_PASSWORDS = ("lab-xvr-Camera-1", "lab-xvr-Camera-2", "lab-xvr-Camera-3")
+REMOTE_DEVICES = (PERSONA_DIR / "bodies" / "dahua-xvr-remote-device.txt").read_bytes()
+SLOT = "table.RemoteDevice.uuid:System_CONFIG_NETCAMERA_INFO_{0}.{1}={2}\n"
+
+
+def remote_devices(*slots: tuple[int, str, str]) -> bytes:
+    return "".join(SLOT.format(*slot) for slot in slots).encode()
+
+
+class TestRemoteDeviceCodec:
+    def test_reads_each_enabled_slot_and_never_its_account(self) -> None:
+        """Slot n is channel n+1; a switched-off slot's left-overs are not a camera."""
+        first, second = recorder_codec.parse_remote_devices(REMOTE_DEVICES)
+        assert first == recorder_codec.AttachedChannel(
+            channel=1,
+            name="Car park",
+            protocol="Private",
+            address="10.1.1.65",
+            model="IPC-HFW2431S-S-S2",
+            serial="5K0A3C2PAZ81F42",
+            firmware="2.800.0000000.6.R",
+        )
+        assert (second.channel, second.name, second.protocol) == (2, "Stairs <north>", "Onvif")
+        values = " ".join(c.as_evidence_value() for c in (first, second))
+        for secret in (*XVR_CAMERA_PASSWORDS, "admin", "root"):
+            assert secret not in values
+
+    def test_a_table_of_switched_off_slots_lists_no_camera(self) -> None:
+        body = remote_devices((0, "Enable", "false"), (0, "Address", "192.168.0.0"))
+        assert recorder_codec.parse_remote_devices(body) == []
+
+    def test_another_answer_is_not_a_remote_device_table(self) -> None:
+        for body in (b"Error\r\nBad Request!\r\n", b"<html>login</html>", b""):
+            with pytest.raises(DecodeError):
+                recorder_codec.parse_remote_devices(body)
+
+    def test_slots_and_fields_are_capped(self) -> None:
+        many = [(n, "Enable", "true") for n in range(1000)]
+        many += [(n, "Name", "x" * 500) for n in range(1000)]
+        channels = recorder_codec.parse_remote_devices(remote_devices(*many))
+        assert len(channels) == recorder_codec.MAX_CHANNELS
+        assert channels[0].name == "x" * recorder_codec.MAX_FIELD_CHARS
+
+    def test_an_oversized_answer_is_refused(self) -> None:
+        with pytest.raises(DecodeError, match="over"):
+            recorder_codec.parse_remote_devices(b"x" * (recorder_codec.MAX_LIST_BYTES + 1))
+
+
+@pytest.fixture
+async def xvr() -> AsyncIterator[tuple[LoopbackSite, int]]:
+    """The camlab Dahua XVR on loopback, HTTP only; (site, its real HTTP port)."""
+    async with serving([device(XVR_PERSONA, XVR, channels={"http"})]) as site:
+        yield site, site.devices[0].bound[("tcp", 80)]
+
+
+class TestDahuaRecorder:
+    async def test_a_dahua_recorder_lists_its_cameras_after_the_hikvision_list_is_absent(
+        self, xvr: tuple[LoopbackSite, int]
+    ) -> None:
+        """The ISAPI path answers 404, then the RemoteDevice table is read with one Digest
+        answer; the enabled slots become channels and no password leaves the probe."""
+        site, port = xvr
+        ctx = context(port, user=XVR_USER, password=XVR_PASSWORD, address=XVR)
+        evidence = await run(ctx, target(port, XVR))
+        channels = [e.value for e in evidence if e.channel == "recorder.channel"]
+        assert len(channels) == 2
+        assert '"model":"IPC-HFW2431S-S-S2"' in channels[0]
+        assert [e.value for e in evidence if e.channel == "recorder.channels"] == [
+            f"2 IP channels listed at {REMOTE_DEVICE_PATH}"
+        ]
+        asked = [r["summary"] for r in site.asked(XVR)]
+        assert any(CHANNELS_PATH in line for line in asked)
+        assert [line for line in asked if "digest=" in line] == [
+            f"GET {REMOTE_DEVICE_PATH} digest=True"
+        ]
+        for secret in (XVR_PASSWORD, *XVR_CAMERA_PASSWORDS):
+            assert all(secret not in e.value for e in evidence)
+
+    async def test_the_dahua_cameras_are_judged_on_their_own(
+        self, xvr: tuple[LoopbackSite, int]
+    ) -> None:
+        _site, port = xvr
+        ctx = context(port, user=XVR_USER, password=XVR_PASSWORD, address=XVR)
+        evidence = await run(ctx, target(port, XVR))
+        own = Evidence(host=IPv4Address(XVR), channel="rtsp.server", value="Dahua Rtsp Server",
+                       probe="x")  # fmt: skip
+        (recorder,) = judge([own, *evidence], load_database(), load_policy("uk-2022"))
+        cameras = {c.recorder_channel: c for c in recorder.attached}
+        assert sorted(cameras) == [1, 2]
+        assert (cameras[1].maker, cameras[1].flagged) == ("dahua", True)
+        assert cameras[1].serial == "5K0A3C2PAZ81F42"
