@@ -111,3 +111,35 @@ def test_the_html_report_lists_the_cameras_behind_the_recorder(
     assert "channel 2: Hikvision DS-2CD2387G2-LU" in text
     for secret in (PASSWORD, *CAMERA_PASSWORDS):
         assert secret not in text
+
+
+XVR = "127.0.0.75"
+XVR_USER, XVR_PASSWORD = "auditor", "lab-Xvr-pass-3"  # noqa: S105 - the lab XVR's account
+XVR_CAMERA_PASSWORDS = ("lab-xvr-Camera-1", "lab-xvr-Camera-2", "lab-xvr-Camera-3")
+
+
+@pytest.fixture
+def xvr() -> Iterator[tuple[LoopbackSite, int]]:
+    with serving_in_thread([device("dahua-hcvr-xvr", XVR, channels={"http"})]) as site:
+        yield site, site.devices[0].bound[("tcp", 80)]
+
+
+def test_a_dahua_recorder_lists_its_cameras_on_the_checklist_too(
+    xvr: tuple[LoopbackSite, int], tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The Dahua XVR's RemoteDevice table: its Dahua camera gets a row under it with the
+    channel's name, the switched-off slot none, and no password is written anywhere."""
+    caplog.set_level(logging.DEBUG)
+    _site, port = xvr
+    report, db = tmp_path / "scan.json", tmp_path / "inventory.sqlite3"
+    env = {"CAMAUDIT_ONVIF_USER": XVR_USER, "CAMAUDIT_ONVIF_PASSWORD": XVR_PASSWORD}
+    result = scan_one(XVR, port, PROBES, report, db, env)
+    assert result.exit_code == 0, result.stderr
+    (recorder,) = json.loads(report.read_text())["devices"]
+    assert (recorder["maker"], recorder["channels_read"]) == ("dahua", True)
+    assert sorted(c["recorder_channel"] for c in recorder["attached"]) == [1, 2]
+    markdown = checklist(report, tmp_path / "list.md")
+    rows = [line for line in markdown.splitlines() if line.startswith("| ") and XVR in line]
+    assert any(f"{XVR} channel 1 (Car park)" in row and "IPC-HFW2431S-S-S2" in row for row in rows)
+    written = {**written_by(result, caplog, report, db), "checklist": markdown}
+    assert_nowhere([XVR_PASSWORD, *XVR_CAMERA_PASSWORDS], written)
