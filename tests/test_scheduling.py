@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import click
 import pytest
 
 from camaudit.commands import main
@@ -42,7 +43,8 @@ def assert_scan_arguments_parse(argv: list[str]) -> None:
     """The camaudit command line is one click accepts (options exist, values are valid)."""
     assert Path(argv[0]).name == "camaudit"
     assert argv[1] == "scan"
-    scan = main.commands["scan"]
+    scan = main.get_command(click.Context(main), "scan")
+    assert scan is not None
     context = scan.make_context("scan", argv[2:])  # raises on an unknown option or bad value
     assert context.params["config_file"] is not None
     assert "new-flagged" in context.params["fail_on"]

@@ -6,24 +6,48 @@ the inventory, which never import click.
 
 from __future__ import annotations
 
+import importlib
 import logging
 import sys
 
 import click
 
 from camaudit import __version__
-from camaudit.commands.checklist import checklist_command
-from camaudit.commands.fingerprints import fingerprints_group
-from camaudit.commands.history import history_group
-from camaudit.commands.identify import identify
-from camaudit.commands.policies import policies_command
-from camaudit.commands.report import report_command
-from camaudit.commands.scan import scan
 
 __all__ = ["main"]
 
+# Each command's module, imported only when that command runs (or when --help lists them all):
+# a scan need not pay for the report, checklist and inventory code, and the startup it saves is
+# wall time on every scheduled run.
+COMMANDS = {
+    "scan": "camaudit.commands.scan:scan",
+    "identify": "camaudit.commands.identify:identify",
+    "fingerprints": "camaudit.commands.fingerprints:fingerprints_group",
+    "checklist": "camaudit.commands.checklist:checklist_command",
+    "report": "camaudit.commands.report:report_command",
+    "history": "camaudit.commands.history:history_group",
+    "policies": "camaudit.commands.policies:policies_command",
+}
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+
+class LazyGroup(click.Group):
+    """A click group whose subcommands are imported on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = COMMANDS.get(cmd_name)
+        if target is None:
+            return None
+        module_name, attribute = target.split(":")
+        command = getattr(importlib.import_module(module_name), attribute)
+        if not isinstance(command, click.Command):
+            raise TypeError(f"{target} is not a click command")
+        return command
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="camaudit")
 @click.option("-v", "--verbose", count=True, help="More logging on stderr (-vv for debug).")
 def main(verbose: int) -> None:
@@ -32,12 +56,3 @@ def main(verbose: int) -> None:
     logging.basicConfig(
         level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr
     )
-
-
-main.add_command(scan)
-main.add_command(identify)
-main.add_command(fingerprints_group)
-main.add_command(checklist_command)
-main.add_command(report_command)
-main.add_command(history_group)
-main.add_command(policies_command)
