@@ -8,6 +8,7 @@ import os
 import re
 from pathlib import Path
 
+import click
 import pytest
 from click.testing import CliRunner
 
@@ -170,3 +171,14 @@ def test_policies_lists_every_pack_with_what_it_flags() -> None:
     assert by_id["uk-2022"]["default"] is True
     assert "huawei" in {flag["maker"] for flag in by_id["fcc-covered"]["flags"]}
     assert "huawei" not in {flag["maker"] for flag in by_id["uk-2022"]["flags"]}
+
+
+def test_every_listed_command_imports_as_a_click_command() -> None:
+    """Commands load lazily, so a wrong module or name in the table would only fail when run."""
+    from camaudit.commands import COMMANDS
+
+    context = click.Context(main)
+    assert main.list_commands(context) == sorted(COMMANDS)
+    for name in COMMANDS:
+        assert isinstance(main.get_command(context, name), click.Command), name
+    assert main.get_command(context, "no-such-command") is None
