@@ -14,13 +14,21 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sequence
+from collections.abc import (
+    AsyncIterable,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Iterable,
+    Iterator,
+    Sequence,
+)
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address
 from typing import TypeVar
 
 from camaudit.neighbour_table import Neighbour
-from camaudit.net import RateLimiter, close_quietly, open_tcp
+from camaudit.net import Lane, RateLimiter, close_quietly, open_tcp
 from camaudit.targets import Scope
 
 log = logging.getLogger(__name__)
@@ -111,24 +119,26 @@ async def find_live_hosts(
     neighbours: Callable[[], Awaitable[list[Neighbour]]] | None = None,
     on_progress: Callable[[int, int], None] = lambda done, total: None,
     feed: LiveFeed | None = None,
+    into: Reachability | None = None,
 ) -> Reachability:
     """Knock once on `port` of every address in scope, then add in-scope neighbours the kernel
     resolved meanwhile (hosts that answered ARP but dropped the connect). Each live address also
-    goes to `feed` the moment it is known; closing the feed is the caller's."""
-    found = Reachability(port=port)
+    goes to `feed` the moment it is known, and the outcome so far can be read in `into` while the
+    pass runs; closing the feed is the caller's."""
+    found = into if into is not None else Reachability(port=port)
     total = scope.size()
 
     async def ask(address: IPv4Address) -> None:
         # Background: the knocks give way to traffic for hosts already found alive.
-        await limiter.acquire(background=True)
+        await limiter.acquire(Lane.BACKGROUND)
         answer = await knock(address, port, timeout_s=timeout_s)
         found.asked += 1
+        if answer == Answer.OPEN:  # recorded first: a feed reader may look at it at once
+            found.open.add(address)
         if answer != Answer.SILENT:
             found.alive.add(address)
             if feed is not None:
                 feed.add(address)
-        if answer == Answer.OPEN:
-            found.open.add(address)
         on_progress(found.asked, total)
 
     await run_pooled(scope.addresses(), ask)
@@ -166,32 +176,40 @@ async def sweep_open_ports(
 
 
 async def sweep_each_host(
-    hosts: Sequence[IPv4Address],
+    hosts: AsyncIterable[IPv4Address],
     ports: Sequence[int],
     *,
     limiter: RateLimiter,
     timeout_s: float,
     on_host: Callable[[IPv4Address, set[int]], None],
+    workers: int = SWEEP_CONCURRENCY,
 ) -> None:
-    """Like sweep_open_ports, but each host is handed to `on_host` with its open ports the
-    moment its last port has answered, so its own probes need not wait for the whole sweep."""
-    pending = {host: len(ports) for host in hosts}
-    found: dict[IPv4Address, set[int]] = {host: set() for host in hosts}
-    if not ports:
-        for host in hosts:
-            on_host(host, set())
-        return
+    """Like sweep_open_ports, but for hosts that arrive while it runs (the reachability pass's
+    feed): each host's ports are asked as soon as it arrives, and the host is handed to
+    `on_host` with its open ports the moment its last port has answered, so its own probes
+    wait neither for the whole sweep nor for the pass's silent addresses to time out."""
+    slots = asyncio.Semaphore(workers)  # connects in flight, as in run_pooled
 
-    async def ask(pair: tuple[IPv4Address, int]) -> None:
-        host, port = pair
-        await limiter.acquire()
-        if await knock(host, port, timeout_s=timeout_s) == Answer.OPEN:
-            found[host].add(port)
-        pending[host] -= 1
-        if pending[host] == 0:
-            on_host(host, found.pop(host))
+    async def ask_all(host: IPv4Address) -> None:
+        found: set[int] = set()
 
-    await run_pooled(((host, port) for host in hosts for port in ports), ask)
+        async def ask(port: int) -> None:
+            try:
+                await limiter.acquire()
+                if await knock(host, port, timeout_s=timeout_s) == Answer.OPEN:
+                    found.add(port)
+            finally:
+                slots.release()
+
+        async with asyncio.TaskGroup() as group:
+            for port in ports:
+                await slots.acquire()
+                group.create_task(ask(port))
+        on_host(host, found)
+
+    async with asyncio.TaskGroup() as group:
+        async for host in hosts:
+            group.create_task(ask_all(host))
 
 
 async def run_pooled(

@@ -7,7 +7,9 @@ responders on loopback or inside the lab's namespaces without a special code pat
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
+import enum
 import logging
 import socket
 import time
@@ -96,6 +98,53 @@ def _multicast_capable(flags: str, address: IPv4Interface) -> bool:
     return "multicast" in names if names else True
 
 
+class ListenWindow:
+    """How long a discovery probe keeps listening after its last send.
+
+    At most `listen_s` past the last send (the user's --listen). It ends sooner once `settle_s`
+    (the longest a device of that protocol may wait before answering) has passed since the last
+    send and nothing has been heard for `quiet_s`: answers that keep arriving keep it open, and a
+    segment that went quiet is not waited on for the full window.
+    """
+
+    def __init__(self, listen_s: float, *, settle_s: float | None = None, quiet_s: float) -> None:
+        self.listen_s = listen_s
+        self.settle_s = listen_s if settle_s is None else min(settle_s, listen_s)
+        self.quiet_s = quiet_s
+        self.last_send = time.monotonic()
+        self.last_heard: float | None = None
+        self._heard = asyncio.Event()
+
+    @classmethod
+    def fixed(cls, listen_s: float) -> ListenWindow:
+        """A window that never ends early."""
+        return cls(listen_s, quiet_s=0.0)
+
+    def sent(self) -> None:
+        self.last_send = time.monotonic()
+
+    def heard(self) -> None:
+        self.last_heard = time.monotonic()
+        self._heard.set()
+
+    def ends_at(self) -> float:
+        """The monotonic time listening ends, as things stand."""
+        settled = self.last_send + self.settle_s
+        if self.last_heard is not None:
+            settled = max(settled, self.last_heard + self.quiet_s)
+        return min(self.last_send + self.listen_s, settled)
+
+    def remaining_s(self) -> float:
+        return max(0.0, self.ends_at() - time.monotonic())
+
+    async def wait(self) -> None:
+        """Sleep until the window ends (an answer may move its end later)."""
+        while (remaining := self.remaining_s()) > 0:
+            self._heard.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._heard.wait(), remaining)
+
+
 class _Collector(asyncio.DatagramProtocol):
     def __init__(self, max_datagrams: int, max_bytes: int) -> None:
         self.queue: asyncio.Queue[Datagram] = asyncio.Queue()
@@ -139,18 +188,26 @@ class UdpEndpoint:
         while pending() and time.monotonic() < deadline:  # noqa: ASYNC110
             await asyncio.sleep(0.05)
 
-    async def collect(self, for_s: float) -> list[Datagram]:
-        """Every datagram that arrives in the `for_s` seconds after our sends have left
-        (capped in count and size); replies that came during the sends are kept too."""
+    async def collect(
+        self, for_s: float | None = None, *, window: ListenWindow | None = None
+    ) -> list[Datagram]:
+        """Every datagram that arrives after our sends have left, until `window` ends (or for a
+        fixed `for_s` seconds), capped in count and size; replies that came during the sends
+        are kept too. Each arrival is reported to the window, which several endpoints may share.
+        """
+        if window is None:
+            window = ListenWindow.fixed(for_s or 0.0)
         await self.wait_sent()
         # What arrived already counts even when the window has run out (for_s may be 0).
         replies = self.drain()
-        deadline = time.monotonic() + for_s
-        while (remaining := deadline - time.monotonic()) > 0:
+        if replies:
+            window.heard()
+        while (remaining := window.remaining_s()) > 0:
             try:
                 replies.append(await asyncio.wait_for(self._protocol.queue.get(), remaining))
             except TimeoutError:
-                break
+                continue  # another endpoint's answer may have moved the window's end
+            window.heard()
         return replies
 
     def drain(self) -> list[Datagram]:
@@ -253,12 +310,28 @@ def _enlarge_send_buffer(sock: socket.socket) -> None:
         return
 
 
+class Lane(enum.Enum):
+    """Which queue a send waits in (RateLimiter)."""
+
+    # Directed discovery datagrams: a few per live host, and the listening windows that the end
+    # of the scan waits for are counted from the last of them, so they go first.
+    DISCOVERY = "discovery"
+    HOST = "host"  # requests to hosts known to be alive
+    BACKGROUND = "background"  # the reachability pass over every address
+
+
 class RateLimiter:
     """A token bucket shared by the whole scan: at most `rate` new packets/connections a second.
 
     Background sends (the reachability pass over every address) give way to the others: a
     request to a host already known to be alive never queues behind a /16 of knocks on silent
-    addresses, so host probes keep their timeouts while the pass is still running.
+    addresses, so host probes keep their timeouts while the pass is still running. Giving way
+    is taking turns, not starving: while both kinds wait, every other token is a background one,
+    so the pass (whose end the directed discovery waits for) still ends soon on a busy /24.
+    Discovery datagrams, bounded by the number of live hosts, go before either.
+
+    One task hands out the tokens, to first-come-first-served queues, so a thousand waiting
+    knocks cost one wake-up per token rather than a thousand.
     """
 
     def __init__(self, rate: float, burst: int | None = None) -> None:
@@ -266,34 +339,41 @@ class RateLimiter:
         self.capacity = float(burst if burst is not None else max(int(self.rate // 10), 1))
         self._tokens = self.capacity
         self._last = time.monotonic()
-        self._lock = asyncio.Lock()
-        self._foreground = 0  # foreground senders waiting or taking a token
-        self._no_foreground = asyncio.Event()
-        self._no_foreground.set()
+        self._queues: dict[Lane, collections.deque[asyncio.Future[None]]] = {
+            lane: collections.deque() for lane in Lane
+        }
+        self._background_next = False  # whose turn it is while hosts and background both wait
+        self._dealer: asyncio.Task[None] | None = None
 
-    async def acquire(self, *, background: bool = False) -> None:
+    async def acquire(self, lane: Lane = Lane.HOST) -> None:
         """Wait until one more packet or connection may be sent."""
-        if background:
-            await self._acquire_background()
-            return
-        self._foreground += 1
-        self._no_foreground.clear()
-        try:
-            async with self._lock:
-                await self._take_token()
-        finally:
-            self._foreground -= 1
-            if not self._foreground:
-                self._no_foreground.set()
+        waiter = asyncio.get_running_loop().create_future()
+        self._queues[lane].append(waiter)
+        if self._dealer is None or self._dealer.done():
+            self._dealer = asyncio.create_task(self._deal())
+        await waiter  # a cancelled waiter is skipped: its token goes to the next one
 
-    async def _acquire_background(self) -> None:
-        while True:
-            await self._no_foreground.wait()
-            async with self._lock:
-                if self._foreground:
-                    continue  # a foreground send arrived while we queued: it goes first
-                await self._take_token()
-                return
+    async def _deal(self) -> None:
+        while (waiter := self._next_waiter()) is not None:
+            await self._take_token()
+            if waiter.done():  # cancelled while we waited for the token: keep it for another
+                self._tokens = min(self.capacity, self._tokens + 1)
+                continue
+            waiter.set_result(None)
+
+    def _next_waiter(self) -> asyncio.Future[None] | None:
+        for queue in self._queues.values():
+            while queue and queue[0].done():
+                queue.popleft()
+        discovery, host, background = (self._queues[lane] for lane in Lane)
+        if discovery:
+            queue = discovery
+        elif host and background:
+            queue = background if self._background_next else host
+            self._background_next = not self._background_next
+        else:
+            queue = host or background
+        return queue.popleft() if queue else None
 
     async def _take_token(self) -> None:
         while True:

@@ -13,6 +13,17 @@ SADP_LISTEN_S = 2.0
 DHIP_LISTEN_S = 2.0
 MDNS_LISTEN_S = 2.0  # RFC 6762 §5.2: responders answer within 20-120 ms, plus retries
 ARP_LISTEN_S = 2.0
+# Those windows are upper bounds (--listen). Each ends sooner once the protocol's own answer
+# delay has passed since the last send and no answer came for QUIET_S (net.ListenWindow):
+# a device that keeps answering keeps the window open. The settle times are the longest a
+# conforming device may wait, plus a LAN round trip or two of margin.
+WSD_SETTLE_S = 0.75  # APP_MAX_DELAY, 500 ms (WS-Discovery 1.1 §3.1.3)
+SSDP_SETTLE_S = 1.25  # MX = 1 s (UPnP DA 1.1 §1.3.2)
+SADP_SETTLE_S = 1.0  # no published delay; units answer at once, vendor tools wait about 2 s
+DHIP_SETTLE_S = 1.0  # likewise
+MDNS_SETTLE_S = 0.5  # RFC 6762 §6: responders delay shared answers 20-120 ms
+ARP_SETTLE_S = 0.5  # hosts answer ARP within milliseconds (RFC 826 has no delay)
+QUIET_S = 0.3  # no answer for this long after settling: the segment has said what it will
 
 CONNECT_TIMEOUT_S = 1.0  # a LAN host that has not accepted in 1 s is not listening
 REQUEST_TIMEOUT_S = 3.0  # whole-request deadline for one HTTP/RTSP/SOAP exchange

@@ -12,6 +12,7 @@ import logging
 import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from ipaddress import IPv4Address
@@ -144,7 +145,7 @@ class Scanner:
         scope: Scope,
         options: ScanOptions,
         *,
-        database: Database,
+        database: Database | Future[Database],
         policy: Policy,
         interfaces: tuple[Interface, ...] | None = None,
         progress: Progress | None = None,
@@ -152,6 +153,8 @@ class Scanner:
     ) -> None:
         self.scope = scope
         self.options = options
+        # May still be loading: the scan command starts that just before the first packet, so
+        # its CPU time overlaps the network waits; judging is the first thing that needs it.
         self.database = database
         self.policy = policy
         self.interfaces = (
@@ -267,41 +270,46 @@ class Scanner:
         ports = sweep_ports(self.options)
         self.tallies.setdefault(SWEEP_NAME, _ProbeTally(SWEEP_NAME))
         reach = Reachability(port=ports[0])
-        try:
-            reach = await find_live_hosts(
-                self.scope,
-                ports[0],
-                limiter=ctx.limiter,
-                timeout_s=self.options.connect_timeout_s,
-                neighbours=lambda: asyncio.to_thread(read_system_neighbours),
-                on_progress=lambda done, total: self.progress("liveness", done, total),
-                feed=ctx.live,
-            )
-        finally:
-            if ctx.live is not None:
-                # Directed discovery reads until this: it must end even if the pass failed.
-                ctx.live.close()
-        live = reach.live_addresses()
-        self.progress("live", len(live), len(live))
-        swept = 0
+        # The scanner sets ctx.live whenever it sweeps; directed discovery reads it too.
+        feed = ctx.live if ctx.live is not None else LiveFeed()
+        swept: set[IPv4Address] = set()
 
         def host_done(address: IPv4Address, found: set[int]) -> None:
-            nonlocal swept
             if address in reach.open:
                 found = found | {ports[0]}
             self._record_open_ports({address: found} if found else {})
+            swept.add(address)
             on_swept(address, found)
-            swept += 1
-            self.progress("sweep", swept, len(live))
+            self.progress("sweep", len(swept), len(reach.alive))
 
-        await sweep_each_host(
-            live,
-            ports[1:],
-            limiter=ctx.limiter,
-            timeout_s=self.options.connect_timeout_s,
-            on_host=host_done,
-        )
-        return set(live)
+        async with asyncio.TaskGroup() as group:
+            # Each live host's other ports are asked the moment its knock answers.
+            group.create_task(
+                sweep_each_host(
+                    feed.addresses(),
+                    ports[1:],
+                    limiter=ctx.limiter,
+                    timeout_s=self.options.connect_timeout_s,
+                    on_host=host_done,
+                )
+            )
+            try:
+                await find_live_hosts(
+                    self.scope,
+                    ports[0],
+                    limiter=ctx.limiter,
+                    timeout_s=self.options.connect_timeout_s,
+                    neighbours=lambda: asyncio.to_thread(read_system_neighbours),
+                    on_progress=lambda done, total: self.progress("liveness", done, total),
+                    feed=feed,
+                    into=reach,
+                )
+            finally:
+                # The sweep and directed discovery read until this: they must end even if the
+                # pass failed.
+                feed.close()
+            self.progress("live", len(reach.alive), len(reach.alive))
+        return swept
 
     async def _sweep_hosts(
         self, ctx: ProbeContext, hosts: list[IPv4Address], ports: Sequence[int]
@@ -375,7 +383,8 @@ class Scanner:
         tally.evidence += len(found)
 
     def _result(self, *, interrupted: bool) -> ScanResult:
-        devices = judge(self.evidence, self.database, self.policy, scope=self.scope)
+        database = self.database.result() if isinstance(self.database, Future) else self.database
+        devices = judge(self.evidence, database, self.policy, scope=self.scope)
         return ScanResult(
             started_at=self.started_at,
             finished_at=datetime.now(UTC),

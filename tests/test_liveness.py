@@ -13,7 +13,14 @@ from ipaddress import IPv4Address
 
 import pytest
 
-from camaudit.liveness import Answer, find_live_hosts, knock, sweep_open_ports
+from camaudit.liveness import (
+    Answer,
+    LiveFeed,
+    find_live_hosts,
+    knock,
+    sweep_each_host,
+    sweep_open_ports,
+)
 from camaudit.neighbour_table import Neighbour
 from camaudit.net import RateLimiter
 from camaudit.targets import build_scope
@@ -77,6 +84,35 @@ def test_sweep_reports_only_open_ports(listening: int) -> None:
         )
     )
     assert found == {IPv4Address("127.0.0.1"): {listening}}
+
+
+def test_a_live_hosts_ports_are_asked_before_the_pass_ends(listening: int) -> None:
+    """The sweep reads the pass's feed: 127.0.0.1 answers its knock at once, and its other
+    port is swept and handed on while the pass still waits for the feed to close."""
+    events: list[str] = []
+
+    async def scenario() -> None:
+        feed = LiveFeed()
+        sweeping = asyncio.create_task(
+            sweep_each_host(
+                feed.addresses(),
+                [listening],
+                limiter=RateLimiter(1000.0),
+                timeout_s=1.0,
+                on_host=lambda host, found: events.append(f"{host} {sorted(found)}"),
+            )
+        )
+        feed.add(IPv4Address("127.0.0.1"))
+        for _ in range(100):  # the pass is still running: the feed stays open
+            if events:
+                break
+            await asyncio.sleep(0.01)
+        events.append("pass ends")
+        feed.close()
+        await sweeping
+
+    asyncio.run(scenario())
+    assert events == [f"127.0.0.1 [{listening}]", "pass ends"]
 
 
 # Run inside a namespace holding only `lo` with 198.51.100.1/32 on it: the rest of the /29 has

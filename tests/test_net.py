@@ -17,6 +17,8 @@ import pytest
 
 from camaudit.net import (
     Interface,
+    Lane,
+    ListenWindow,
     RateLimiter,
     Sockets,
     _multicast_capable,
@@ -42,7 +44,7 @@ async def test_background_sends_give_way_to_a_live_hosts_request() -> None:
     order: list[str] = []
 
     async def knock(index: int) -> None:
-        await limiter.acquire(background=True)
+        await limiter.acquire(Lane.BACKGROUND)
         order.append(f"b{index}")
 
     knocks = [asyncio.create_task(knock(i)) for i in range(30)]
@@ -53,6 +55,105 @@ async def test_background_sends_give_way_to_a_live_hosts_request() -> None:
     assert order.index("fg") <= gone_before + 2
     await asyncio.gather(*knocks)
     assert len(order) == 31
+
+
+async def test_while_both_kinds_wait_they_take_turns() -> None:
+    """A stream of foreground requests does not starve the reachability pass: with both kinds
+    queued, the tokens alternate, so ten knocks are done by the time twenty requests are."""
+    limiter = RateLimiter(200.0, burst=1)
+    order: list[str] = []
+
+    async def send(kind: str, count: int) -> None:
+        async def one() -> None:
+            await limiter.acquire(Lane.BACKGROUND if kind == "b" else Lane.HOST)
+            order.append(kind)
+
+        await asyncio.gather(*(one() for _ in range(count)))
+
+    await asyncio.gather(send("f", 40), send("b", 10))
+    assert order[:20].count("b") >= 9
+    assert len(order) == 50
+
+
+async def test_discovery_datagrams_go_before_queued_requests() -> None:
+    """Directed discovery, whose listening windows the scan's end waits for, is not held up
+    by a queue of host requests: queued after twenty of them, it is served next."""
+    limiter = RateLimiter(100.0, burst=1)
+    await limiter.acquire()  # the bucket is empty now
+    order: list[str] = []
+
+    async def send(name: str, lane: Lane) -> None:
+        await limiter.acquire(lane)
+        order.append(name)
+
+    requests = [asyncio.create_task(send("host", Lane.HOST)) for _ in range(20)]
+    await asyncio.sleep(0)
+    await send("discovery", Lane.DISCOVERY)
+    assert order.index("discovery") <= 1
+    await asyncio.gather(*requests)
+
+
+async def test_a_cancelled_wait_gives_its_token_to_the_next() -> None:
+    """A sender cancelled while queued (a probe past its deadline) takes no token and blocks
+    nobody: the requests behind it are still served."""
+    limiter = RateLimiter(50.0, burst=1)
+    await limiter.acquire()  # the bucket is empty now
+    doomed = asyncio.create_task(limiter.acquire())
+    await asyncio.sleep(0)
+    doomed.cancel()
+    async with asyncio.timeout(1.0):
+        for _ in range(3):
+            await limiter.acquire()
+    assert doomed.cancelled()
+
+
+async def _send_from_loopback(port: int, delays: list[float]) -> None:
+    """One datagram to 127.0.0.1:`port` after each delay in turn."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sender:
+        for delay in delays:
+            await asyncio.sleep(delay)
+            sender.sendto(b"answer", ("127.0.0.1", port))
+
+
+async def _collect_on_loopback(window: ListenWindow, delays: list[float]) -> tuple[int, float]:
+    """Datagrams collected through `window` while they arrive after `delays`; and how long."""
+    async with Sockets().udp(bind=("127.0.0.1", 0)) as endpoint:
+        port = endpoint._transport.get_extra_info("sockname")[1]
+        sending = asyncio.create_task(_send_from_loopback(port, delays))
+        started = time.monotonic()
+        replies = await endpoint.collect(window=window)
+        took = time.monotonic() - started
+        sending.cancel()
+    return len(replies), took
+
+
+class TestListenWindow:
+    async def test_a_quiet_segment_is_left_once_the_answer_delay_has_passed(self) -> None:
+        """Nothing arrives: the window ends at the settle time, not at the 2 s cap."""
+        window = ListenWindow(2.0, settle_s=0.3, quiet_s=0.2)
+        count, took = await _collect_on_loopback(window, [])
+        assert count == 0
+        assert 0.25 <= took < 1.0
+
+    async def test_answers_that_keep_coming_keep_it_open(self) -> None:
+        """Answers every 0.15 s past the settle time are all heard; the window ends a quiet
+        gap after the last one."""
+        window = ListenWindow(3.0, settle_s=0.2, quiet_s=0.3)
+        count, took = await _collect_on_loopback(window, [0.15] * 6)
+        assert count == 6
+        assert 0.9 + 0.25 <= took < 2.0
+
+    async def test_the_cap_holds_against_a_flood(self) -> None:
+        """A sender that never stops cannot hold the window past its cap."""
+        window = ListenWindow(0.6, settle_s=0.2, quiet_s=0.3)
+        count, took = await _collect_on_loopback(window, [0.05] * 100)
+        assert count >= 5
+        assert took < 0.9
+
+    async def test_a_fixed_window_lasts_its_whole_length(self) -> None:
+        count, took = await _collect_on_loopback(ListenWindow.fixed(0.5), [0.05])
+        assert count == 1
+        assert took >= 0.45
 
 
 async def test_read_capped_stops_at_the_byte_cap_from_an_endless_sender() -> None:

@@ -7,10 +7,12 @@ import contextlib
 import os
 import signal
 import sys
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 from rich.console import Console
@@ -43,6 +45,7 @@ if TYPE_CHECKING:  # the scanner pulls in every probe; import it only when a sca
     from camaudit.scanner import Scanner
 
 DEFAULT_POLICY = "uk-2022"
+T = TypeVar("T")
 
 
 @click.command()
@@ -132,7 +135,10 @@ DEFAULT_POLICY = "uk-2022"
     type=click.FloatRange(0.1, 30),
     default=2.0,
     show_default=True,
-    help="Seconds to wait for discovery replies.",
+    help=(
+        "Most seconds to wait for discovery replies; listening ends sooner once a protocol's "
+        "answer delay has passed and replies stop."
+    ),
 )
 @click.option(
     "--onvif-credentials",
@@ -223,7 +229,7 @@ def scan(  # noqa: PLR0913 - click passes every option
     Exit codes: 0 done, 1 flagged devices with --fail-on flagged (or new-flagged), 2 usage error,
     3 could not scan (or, when asked, the webhook failed or the inventory was unreachable).
     """
-    from camaudit.identify.loader import load_database
+    from camaudit.identify.judge import load_for_judging
     from camaudit.identify.policy import load_policy
     from camaudit.net import list_interfaces
     from camaudit.plan import refuse_host_names
@@ -275,9 +281,10 @@ def scan(  # noqa: PLR0913 - click passes every option
             write_text(plan_text, output)
             return
         chosen_policy = load_policy(settings.policy or DEFAULT_POLICY)
-        database = load_database()
         raise_file_limit()
-        scanner = Scanner(scope, options, database=database, policy=chosen_policy)
+        scanner = Scanner(
+            scope, options, database=in_background(load_for_judging), policy=chosen_policy
+        )
     except CamauditError as exc:
         fail(exc)
     with one_line_errors(), run_lock(settings, plan):
@@ -362,6 +369,16 @@ STAGE_LABELS = {
     "discovery": "discovery probes",
     "hosts": "host probes done",
 }
+
+
+def in_background(work: Callable[[], T]) -> Future[T]:
+    """Start `work` on a thread of its own and return its Future at once. The thread ends with
+    the work; an early exit waits for it, as Python does for every executor thread."""
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="camaudit-load")
+    try:
+        return pool.submit(work)
+    finally:
+        pool.shutdown(wait=False)
 
 
 def _run_with_progress(scanner: Scanner, err: Console, *, shown: bool) -> ScanResult:

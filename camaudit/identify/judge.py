@@ -15,8 +15,9 @@ from typing import TYPE_CHECKING
 from camaudit.identify.advisories import Advisory, attach_advisories, load_advisories
 from camaudit.identify.decode import recorder_channel_fields
 from camaudit.identify.engine import match_host
-from camaudit.identify.loader import Database
+from camaudit.identify.loader import Database, load_database
 from camaudit.identify.merge import merge_host
+from camaudit.identify.oui import preload_registry
 from camaudit.identify.policy import Policy
 from camaudit.models import Device, Evidence
 from camaudit.scanfile import order_devices
@@ -27,6 +28,16 @@ UNREPORTED_ADDRESS = IPv4Address("0.0.0.0")  # noqa: S104 - a placeholder, never
 
 if TYPE_CHECKING:  # targets resolves host names (socket); identify stays pure
     from camaudit.targets import Scope
+
+
+def load_for_judging() -> Database:
+    """The shipped fingerprints, with the tables `judge` would otherwise read on first use (the
+    MAC registry, the advisories) loaded too, so that a scan can load them all while it waits
+    on the network."""
+    database = load_database()
+    preload_registry()
+    load_advisories()
+    return database
 
 
 def judge(

@@ -41,7 +41,6 @@ class Rule:
     field: str
     mode: str  # "anchored" (re.match) or "search" (re.search)
     pattern: str
-    regex: re.Pattern[str] | None  # None when the pattern does not compile (a load problem)
     facts: Mapping[str, str]
     confidence: float
     source: str
@@ -60,6 +59,12 @@ class Rule:
     def ref(self) -> str:
         """How reports and tests name the rule: "<file stem>::<id>"."""
         return f"{self.stem}::{self.id}"
+
+    @property
+    def regex(self) -> re.Pattern[str] | None:
+        """The compiled pattern; None when it does not compile (a load problem) or is empty.
+        Compiled on first use: a scan tries only the rules its values can reach."""
+        return compiled(self.pattern) if self.pattern else None
 
     def apply(self, text: str) -> dict[str, str] | None:
         """The facts this rule yields for `text` (fixed facts plus non-empty captures), or None."""
@@ -196,15 +201,26 @@ def _parse_example(raw: object, number: int, problems: list[str]) -> Example | N
     return Example(text=text, expect=expect)
 
 
-def _compile(pattern: str, problems: list[str]) -> re.Pattern[str] | None:
+@functools.cache
+def compiled(pattern: str) -> re.Pattern[str] | None:
+    """`pattern` compiled once per process; None if it does not compile."""
     try:
         return re.compile(pattern)
-    except re.error as exc:
-        problems.append(f"pattern does not compile: {exc}")
+    except re.error:
         return None
 
 
-def _parse_rule(raw: object, *, index: int, channel: str, path: Path) -> Rule:
+def _compile_problem(pattern: str) -> str | None:
+    if compiled(pattern) is not None:
+        return None
+    try:
+        re.compile(pattern)  # again, only for the message
+    except re.error as exc:
+        return f"pattern does not compile: {exc}"
+    return None
+
+
+def _parse_rule(raw: object, *, index: int, channel: str, path: Path, check_patterns: bool) -> Rule:
     problems: list[str] = []
     table: dict[str, Any] = raw if isinstance(raw, dict) else {}
     if not isinstance(raw, dict):
@@ -243,6 +259,8 @@ def _parse_rule(raw: object, *, index: int, channel: str, path: Path) -> Rule:
         problems.append("example must be an array of tables ([[fingerprint.example]])")
         raw_examples = []
     examples = [_parse_example(item, n + 1, problems) for n, item in enumerate(raw_examples)]
+    if check_patterns and pattern and (problem := _compile_problem(pattern)):
+        problems.append(problem)
     return Rule(
         id=rule_id,
         description=text("description"),
@@ -250,7 +268,6 @@ def _parse_rule(raw: object, *, index: int, channel: str, path: Path) -> Rule:
         field=text("field", ""),
         mode=mode,
         pattern=pattern,
-        regex=_compile(pattern, problems) if pattern else None,
         facts=_as_str_map(table.get("facts", {}), "facts", problems),
         confidence=float(confidence),
         source=text("source", ""),
@@ -262,8 +279,10 @@ def _parse_rule(raw: object, *, index: int, channel: str, path: Path) -> Rule:
     )
 
 
-def parse_file(path: Path) -> FingerprintFile:
-    """Read one file leniently: structural problems are recorded, not raised (see load_file)."""
+def parse_file(path: Path, *, check_patterns: bool = True) -> FingerprintFile:
+    """Read one file leniently: structural problems are recorded, not raised (see load_file).
+    Without `check_patterns`, a pattern that does not compile is not found until it is used
+    (it then never matches): only for the shipped files, which the test suite verifies."""
     problems: list[str] = []
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -287,7 +306,8 @@ def parse_file(path: Path) -> FingerprintFile:
         problems.append("fingerprint must be an array of tables ([[fingerprint]])")
         raw_rules = []
     rules = tuple(
-        _parse_rule(raw, index=n, channel=channel, path=path) for n, raw in enumerate(raw_rules)
+        _parse_rule(raw, index=n, channel=channel, path=path, check_patterns=check_patterns)
+        for n, raw in enumerate(raw_rules)
     )
     return FingerprintFile(
         path=path,
@@ -318,12 +338,18 @@ def fingerprint_paths(directory: Path) -> list[Path]:
     )
 
 
-def collect_files(extra_dirs: Sequence[Path] = ()) -> list[FingerprintFile]:
-    """Parse the shipped files and those in `extra_dirs` leniently (for verify and tests)."""
-    paths = fingerprint_paths(vocabulary.fingerprints_dir())
+def collect_files(
+    extra_dirs: Sequence[Path] = (), *, check_shipped_patterns: bool = True
+) -> list[FingerprintFile]:
+    """Parse the shipped files and those in `extra_dirs` leniently (for verify and tests). A
+    user's patterns are always compiled here, so a broken one is reported before it is used."""
+    shipped = fingerprint_paths(vocabulary.fingerprints_dir())
+    extra: list[Path] = []
     for directory in extra_dirs:
-        paths += [directory] if directory.is_file() else fingerprint_paths(directory)
-    return [parse_file(path) for path in paths]
+        extra += [directory] if directory.is_file() else fingerprint_paths(directory)
+    return [parse_file(path, check_patterns=check_shipped_patterns) for path in shipped] + [
+        parse_file(path) for path in extra
+    ]
 
 
 def _check_unique_ids(files: Sequence[FingerprintFile]) -> None:
@@ -354,7 +380,10 @@ def lenient_database() -> Database:
 
 @functools.lru_cache(maxsize=1)
 def _shipped_database() -> Database:
-    return build_database(collect_files())
+    # NOTE: the shipped patterns are compiled when first used, not here: compiling all 963
+    # took 0.3 s of every scan's start. `fingerprints verify` (run by the test suite) compiles
+    # every one of them, so a broken pattern cannot ship.
+    return build_database(collect_files(check_shipped_patterns=False))
 
 
 def load_database(extra_dirs: Sequence[Path] = ()) -> Database:

@@ -30,16 +30,23 @@ class OuiEntry:
 
 @dataclass(frozen=True, slots=True)
 class OuiTable:
-    """Parsed blocks keyed by (bits, prefix value), searched longest block first."""
+    """Parsed blocks keyed by (bits, prefix value), searched longest block first. Each block
+    keeps its line's (prefix, short, long) texts; the OuiEntry is made when it is looked up,
+    because making 58,000 of them up front was most of the cost of reading the file."""
 
-    blocks: dict[int, dict[int, OuiEntry]]
+    blocks: dict[int, dict[int, tuple[str, str, str]]]
 
     def lookup(self, mac_value: int) -> OuiEntry | None:
         """The most specific block containing a 48-bit MAC value."""
         for bits in sorted(self.blocks, reverse=True):
-            entry = self.blocks[bits].get(mac_value >> (48 - bits))
-            if entry is not None:
-                return entry
+            found = self.blocks[bits].get(mac_value >> (48 - bits))
+            if found is not None:
+                prefix, short_text, long_text = found
+                short = short_text.strip()
+                registrant = long_text.strip() or short
+                return OuiEntry(
+                    prefix=prefix.upper(), bits=bits, short=short, registrant=registrant
+                )
         return None
 
 
@@ -48,35 +55,38 @@ def is_locally_administered(mac: str) -> bool:
     return bool(int(mac[:2], 16) & 0x02)
 
 
-def _parse_line(line: str) -> tuple[int, int, OuiEntry] | None:
-    parts = [part.strip() for part in line.split("\t")]
-    if len(parts) < 2 or not parts[0]:
-        return None
-    prefix_text, _, bits_text = parts[0].partition("/")
-    digits = "".join(_HEX.findall(prefix_text))
+# One manuf line: "PREFIX[/bits]", a tab, the short name, optionally a tab and the long name.
+# Matched over the whole text at once: 58,000 lines in one C-level pass, not a Python loop of
+# splits, which took three times as long.
+_LINE = re.compile(r"^([^\t#\n][^\t\n]*)\t([^\t\n]*)(?:\t([^\n]*))?", re.MULTILINE)
+
+
+def _block(key: str) -> tuple[int, int, str] | None:
+    """(bits, prefix value, prefix as written) of a line's first field; None if it is no prefix."""
+    prefix_text, _, bits_text = key.strip().partition("/")
+    digits = prefix_text.replace(":", "")
+    try:
+        value = int(digits, 16)  # the manuf file's own spelling, the fast way
+    except ValueError:
+        digits = "".join(_HEX.findall(prefix_text))  # other separators (a user's snapshot)
+        value = int(digits, 16) if digits else 0
     try:
         bits = int(bits_text) if bits_text else len(digits) * 4
     except ValueError:
         return None
     if not digits or bits <= 0 or bits > 48 or bits > len(digits) * 4:
         return None
-    value = int(digits, 16) >> (len(digits) * 4 - bits)
-    short = parts[1]
-    registrant = parts[2] if len(parts) > 2 and parts[2] else short
-    entry = OuiEntry(prefix=prefix_text.upper(), bits=bits, short=short, registrant=registrant)
-    return bits, value, entry
+    return bits, value >> (len(digits) * 4 - bits), prefix_text
 
 
 def parse_manuf(text: str) -> OuiTable:
     """Parse Wireshark manuf text: "PREFIX[/bits]<TAB>short<TAB>long" lines, # comments."""
-    blocks: dict[int, dict[int, OuiEntry]] = {}
-    for line in text.splitlines():
-        if not line.strip() or line.lstrip().startswith("#"):
-            continue
-        parsed = _parse_line(line)
-        if parsed is not None:
-            bits, value, entry = parsed
-            blocks.setdefault(bits, {})[value] = entry
+    blocks: dict[int, dict[int, tuple[str, str, str]]] = {}
+    for key, short_text, long_text in _LINE.findall(text):
+        block = _block(key)
+        if block is not None:
+            bits, value, prefix = block
+            blocks.setdefault(bits, {})[value] = (prefix, short_text, long_text)
     return OuiTable(blocks)
 
 
@@ -93,6 +103,11 @@ def _manuf_text() -> str:
 def _table(override: str | None) -> OuiTable:
     # `override` is part of the cache key so changing CAMAUDIT_OUI_FILE takes effect.
     return parse_manuf(_manuf_text())
+
+
+def preload_registry() -> None:
+    """Read the registry now rather than at the first lookup."""
+    _table(os.environ.get(OVERRIDE_ENV))
 
 
 def lookup(mac: str) -> OuiEntry | None:

@@ -1,10 +1,8 @@
 """MACs of on-link targets: an ARP sweep (root, Linux), else the system's neighbour table.
 
-scapy builds and dissects the frames; the I/O is an AF_PACKET socket driven by the asyncio loop.
+arp_codec builds and reads the frames; the I/O is an AF_PACKET socket driven by the asyncio loop.
 macOS and Windows have no AF_PACKET, so there (and without root) the probe reads the neighbour
 table the OS prints (`arp -an`, `arp -a`), which holds every host this machine spoke to lately.
-NOTE: scapy's own srp() waits with select(), which raises once a descriptor number passes 1023,
-as it does in a scan holding a thousand sockets, so it is not used for sending or receiving.
 """
 
 from __future__ import annotations
@@ -22,7 +20,6 @@ from typing import ClassVar
 
 from camaudit.errors import ProbeError, ProbeUnavailable
 from camaudit.hostos import has_packet_sockets, is_privileged
-from camaudit.identity import normalise_mac
 from camaudit.models import Evidence
 from camaudit.neighbour_table import (
     Neighbour,
@@ -31,7 +28,9 @@ from camaudit.neighbour_table import (
     parse_for,
     parse_proc_net_arp,
 )
-from camaudit.net import Interface
+from camaudit.net import Interface, ListenWindow
+from camaudit.options import ARP_SETTLE_S, QUIET_S
+from camaudit.probes.arp_codec import ETH_P_ARP, read_is_at, who_has
 from camaudit.probes.base import DiscoveryProbe, ProbeContext
 
 log = logging.getLogger(__name__)
@@ -43,9 +42,6 @@ NO_PACKET_SOCKETS = (
     "holds no in-scope host; use --skip-probe arp"
 )
 TABLE_COMMAND_TIMEOUT_S = 5.0  # `arp -a` answers at once; a hung resolver must not hold the scan
-BROADCAST_MAC = "ff:ff:ff:ff:ff:ff"
-ETH_P_ARP = 0x0806  # EtherType of ARP (RFC 826)
-ARP_IS_AT = 2  # ARP reply opcode
 MAX_ARP_FRAMES = 65_536  # frames read per sweep at most (a flood cannot keep us reading)
 
 
@@ -126,28 +122,25 @@ async def arp_sweep(
 ) -> dict[IPv4Address, str]:
     """ARP who-has for each address on one interface, paced by the scan's rate limiter; the
     answers' MACs by address. Raises PermissionError without CAP_NET_RAW."""
-    # NOTE: scapy takes ~0.8 s and 70 MB to import, so only a scan that sweeps pays for it.
-    ether, arp = await asyncio.to_thread(_scapy_layers)
     # NOTE: AF_PACKET exists only on Linux; the caller checked has_packet_sockets() first.
     sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ARP))
     try:
         sock.bind((interface.name, ETH_P_ARP))
         sock.setblocking(False)
-        own_mac = ":".join(f"{octet:02x}" for octet in sock.getsockname()[4][:6])
-        source = str(interface.address.ip)
+        own_mac = bytes(sock.getsockname()[4][:6])
+        source = interface.address.ip
         wanted = set(addresses)
         found: dict[IPv4Address, str] = {}
-        listener = asyncio.create_task(_collect_replies(sock, arp, ether, wanted, found))
+        # Hosts answer within milliseconds; the window covers slow stacks and the last sends.
+        window = ListenWindow(ctx.options.arp_listen_s, settle_s=ARP_SETTLE_S, quiet_s=QUIET_S)
+        listener = asyncio.create_task(_collect_replies(sock, wanted, found, window))
         loop = asyncio.get_running_loop()
         try:
             for address in addresses:
                 await ctx.limiter.acquire()
-                frame = ether(dst=BROADCAST_MAC, src=own_mac) / arp(
-                    op=1, hwsrc=own_mac, psrc=source, pdst=str(address)
-                )
-                await loop.sock_sendall(sock, bytes(frame))
-            # Hosts answer within milliseconds; the window covers slow stacks and the last sends.
-            await asyncio.sleep(ctx.options.arp_listen_s)
+                await loop.sock_sendall(sock, who_has(own_mac, source, address))
+                window.sent()
+            await window.wait()
         finally:
             listener.cancel()
             await asyncio.gather(listener, return_exceptions=True)
@@ -159,33 +152,18 @@ async def arp_sweep(
 
 async def _collect_replies(
     sock: socket.socket,
-    arp: type,
-    ether: type,
     wanted: set[IPv4Address],
     found: dict[IPv4Address, str],
+    window: ListenWindow,
 ) -> None:
     """Read ARP frames until cancelled, keeping is-at answers about addresses we asked for."""
     loop = asyncio.get_running_loop()
     for _ in range(MAX_ARP_FRAMES):
-        frame = await loop.sock_recv(sock, 2048)
-        answer = ether(frame)
-        if arp not in answer or answer[arp].op != ARP_IS_AT:
-            continue  # our own requests come back to a packet socket too
-        try:
-            ip = IPv4Address(str(answer[arp].psrc))
-        except ValueError:
-            continue
-        mac = normalise_mac(str(answer[arp].hwsrc))
+        answer = read_is_at(await loop.sock_recv(sock, 2048))
         # Anyone on the segment may answer; keep only answers about addresses we asked for.
-        if ip in wanted and mac is not None:
-            found.setdefault(ip, mac)
-
-
-def _scapy_layers() -> tuple[type, type]:
-    """Blocking: import scapy's Ether and ARP layers (run in a thread)."""
-    from scapy.layers.l2 import ARP, Ether
-
-    return Ether, ARP
+        if answer is not None and answer.ip in wanted and answer.mac is not None:
+            found.setdefault(answer.ip, answer.mac)
+            window.heard()
 
 
 def read_system_neighbours(platform: str = sys.platform) -> list[Neighbour]:

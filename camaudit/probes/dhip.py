@@ -8,6 +8,7 @@ from typing import ClassVar
 from camaudit.errors import DecodeError
 from camaudit.models import Evidence
 from camaudit.net import Datagram
+from camaudit.options import DHIP_SETTLE_S
 from camaudit.probes import dhip_codec, udp_discovery
 from camaudit.probes.base import DiscoveryProbe, ProbeContext
 
@@ -31,6 +32,7 @@ class DhipProbe(DiscoveryProbe):
             group=DHIP_GROUP,
             port=ctx.options.port("dhip"),
             listen_s=ctx.options.dhip_listen_s,
+            settle_s=DHIP_SETTLE_S,
             payloads=udp_discovery.same_payloads(dhip_codec.build_search()),
             answers_to_group=True,
             broadcast=True,

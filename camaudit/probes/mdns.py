@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address
@@ -37,7 +36,8 @@ from zeroconf import (  # type: ignore[attr-defined]
 from zeroconf.asyncio import AsyncServiceBrowser, AsyncServiceInfo, AsyncZeroconf
 
 from camaudit.models import Evidence
-from camaudit.net import Datagram, UdpEndpoint
+from camaudit.net import Datagram, Lane, ListenWindow, UdpEndpoint
+from camaudit.options import MDNS_SETTLE_S, QUIET_S
 from camaudit.probes.base import DiscoveryProbe, ProbeContext
 
 log = logging.getLogger(__name__)
@@ -179,16 +179,15 @@ class MdnsProbe(DiscoveryProbe):
         asked: dict[IPv4Address, set[tuple[str, int]]] = {}
         async with ctx.sockets.udp() as endpoint:
             packets = build_query(first_questions, secrets.randbelow(0x10000))
-            last_send: float | None = None
+            window = _window(ctx)
             async for address in ctx.unicast_targets():
                 await _send_paced(ctx, endpoint, packets, (str(address), port))
                 asked[address] = set(first_questions)
-                last_send = time.monotonic()
-            if last_send is None:
+                # The window runs from the last query, not from when the last target was known.
+                window.sent()
+            if not asked:
                 return []
-            # The window runs from the last query, not from when the last target was known.
-            listen_s = max(0.0, last_send + ctx.options.mdns_listen_s - time.monotonic())
-            self._absorb(await endpoint.collect(for_s=listen_s), by_host, ctx)
+            self._absorb(await endpoint.collect(window=window), by_host, ctx)
             for _round in range(FOLLOW_UP_ROUNDS):
                 pending = await self._follow_up(endpoint, by_host, asked, ctx)
                 if not pending:
@@ -267,6 +266,8 @@ class MdnsProbe(DiscoveryProbe):
     async def _browse(self, zeroconf: AsyncZeroconf, ctx: ProbeContext) -> list[Evidence]:
         found: dict[str, str] = {}  # instance name -> service type
 
+        window = _window(ctx)
+
         def on_change(
             zeroconf: object, service_type: str, name: str, state_change: ServiceStateChange
         ) -> None:
@@ -275,12 +276,13 @@ class MdnsProbe(DiscoveryProbe):
                 and len(found) < MAX_INSTANCES_RESOLVED
             ):
                 found.setdefault(name, service_type)
+                window.heard()
 
         browser = AsyncServiceBrowser(
             zeroconf.zeroconf, [SERVICE_ENUMERATION, *CAMERA_SERVICE_TYPES], handlers=[on_change]
         )
         try:
-            await asyncio.sleep(ctx.options.mdns_listen_s)
+            await window.wait()
         finally:
             await browser.async_cancel()
         infos = [
@@ -312,12 +314,16 @@ class MdnsProbe(DiscoveryProbe):
         ]
 
 
+def _window(ctx: ProbeContext) -> ListenWindow:
+    return ListenWindow(ctx.options.mdns_listen_s, settle_s=MDNS_SETTLE_S, quiet_s=QUIET_S)
+
+
 async def _send_paced(
     ctx: ProbeContext, endpoint: UdpEndpoint, packets: Iterable[bytes], address: tuple[str, int]
 ) -> None:
     # A long question list spans several datagrams; the scan's rate limit counts each one.
     for packet in packets:
-        await ctx.limiter.acquire()
+        await ctx.limiter.acquire(Lane.DISCOVERY)
         endpoint.send(packet, address)
 
 

@@ -9,6 +9,7 @@ from typing import ClassVar
 from camaudit.errors import DecodeError
 from camaudit.models import Evidence
 from camaudit.net import Datagram
+from camaudit.options import SADP_SETTLE_S
 from camaudit.probes import sadp_codec, udp_discovery
 from camaudit.probes.base import DiscoveryProbe, ProbeContext
 
@@ -33,6 +34,7 @@ class SadpProbe(DiscoveryProbe):
             group=SADP_GROUP,
             port=ctx.options.port("sadp"),
             listen_s=ctx.options.sadp_listen_s,
+            settle_s=SADP_SETTLE_S,
             payloads=udp_discovery.same_payloads(inquiry),
             answers_to_group=True,
         )

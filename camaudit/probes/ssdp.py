@@ -13,6 +13,7 @@ import aiohttp
 from camaudit.errors import DecodeError
 from camaudit.models import Evidence
 from camaudit.net import Datagram
+from camaudit.options import SSDP_SETTLE_S
 from camaudit.probes import ssdp_codec, udp_discovery
 from camaudit.probes.base import DiscoveryProbe, ProbeContext
 from camaudit.probes.http_session import IDENTITY_ENCODING, fetch, shared_session
@@ -40,6 +41,7 @@ class SsdpProbe(DiscoveryProbe):
             group=SSDP_GROUP,
             port=port,
             listen_s=ctx.options.ssdp_listen_s,
+            settle_s=SSDP_SETTLE_S,
             payloads=functools.partial(_msearches, port=port),
         )
         datagrams = await udp_discovery.ask(ctx, request)

@@ -14,13 +14,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from ipaddress import IPv4Address
 
 from camaudit.errors import ProbeError
-from camaudit.net import Datagram, Interface, UdpEndpoint
+from camaudit.net import Datagram, Interface, Lane, ListenWindow, UdpEndpoint
+from camaudit.options import QUIET_S
 from camaudit.probes.base import ProbeContext
 
 log = logging.getLogger(__name__)
@@ -33,7 +33,8 @@ class UdpAsk:
     probe: str  # names the probe in errors and logs
     group: str
     port: int
-    listen_s: float
+    listen_s: float  # the most it listens after the last send (--listen)
+    settle_s: float  # the longest a device may wait to answer; after it, silence ends the window
     # The datagrams for one destination (the group, a broadcast address or a target), in order;
     # SSDP names the destination in its HOST header, the others send the same bytes everywhere.
     payloads: Callable[[str], Sequence[bytes]]
@@ -48,7 +49,8 @@ def same_payloads(*payloads: bytes) -> Callable[[str], Sequence[bytes]]:
 
 
 async def ask(ctx: ProbeContext, request: UdpAsk) -> list[Datagram]:
-    """Every datagram heard while sending `request` and for `request.listen_s` after."""
+    """Every datagram heard while sending `request` and after it, until the answers stop (at most
+    `request.listen_s`; see net.ListenWindow)."""
     if request.answers_to_group:
         return await _ask_on_protocol_port(ctx, request)
     return await _ask_from_ephemeral_ports(ctx, request)
@@ -65,7 +67,7 @@ async def _ask_from_ephemeral_ports(ctx: ProbeContext, request: UdpAsk) -> list[
         except OSError as exc:
             raise ProbeError(f"{request.probe}: cannot open a UDP socket: {exc}") from exc
         endpoints.append(unicast)
-        window = _Window(request.listen_s)
+        window = _window(request)
         await _send_to_targets(ctx, request, unicast, window)
         return await _collect(endpoints, window)
 
@@ -100,7 +102,7 @@ async def _ask_on_protocol_port(ctx: ProbeContext, request: UdpAsk) -> list[Data
                 await stack.enter_async_context(_open_listener(ctx, request, interface))
                 for interface in interfaces
             ] or [await stack.enter_async_context(ctx.sockets.udp())]
-            window = _Window(request.listen_s)
+            window = _window(request)
             for endpoint, interface in zip(endpoints, interfaces, strict=False):
                 await _send_to_segment(ctx, request, endpoint, interface)
             await _send_to_targets(ctx, request, endpoints[0], window)
@@ -133,40 +135,30 @@ async def _send_to_segment(
         destinations.append(str(interface.network.broadcast_address))
     for destination in destinations:
         for payload in request.payloads(destination):
-            await ctx.limiter.acquire()
+            await ctx.limiter.acquire(Lane.DISCOVERY)
             endpoint.send(payload, (destination, request.port))
 
 
-class _Window:
-    """Listening lasts `listen_s` past the last datagram sent, counted from the first send: a
-    target found late by the reachability pass still gets its full window, and an early one
-    does not wait for the silent addresses' timeouts."""
-
-    def __init__(self, listen_s: float) -> None:
-        self.listen_s = listen_s
-        self.last_send = time.monotonic()
-
-    def sent(self) -> None:
-        self.last_send = time.monotonic()
-
-    def remaining_s(self) -> float:
-        return max(0.0, self.last_send + self.listen_s - time.monotonic())
+def _window(request: UdpAsk) -> ListenWindow:
+    """Counted from the last send, not the first: a target found late by the reachability pass
+    still gets its full window, and an early one does not wait for the silent addresses'
+    timeouts."""
+    return ListenWindow(request.listen_s, settle_s=request.settle_s, quiet_s=QUIET_S)
 
 
 async def _send_to_targets(
-    ctx: ProbeContext, request: UdpAsk, endpoint: UdpEndpoint, window: _Window
+    ctx: ProbeContext, request: UdpAsk, endpoint: UdpEndpoint, window: ListenWindow
 ) -> None:
     # Directed unicast reaches routed subnets (multicast has TTL 1) and hosts that ignore it.
     async for address in ctx.unicast_targets():
         for payload in request.payloads(str(address)):
-            await ctx.limiter.acquire()
+            await ctx.limiter.acquire(Lane.DISCOVERY)
             endpoint.send(payload, (str(address), request.port))
         window.sent()
 
 
-async def _collect(endpoints: Iterable[UdpEndpoint], window: _Window) -> list[Datagram]:
-    listen_s = window.remaining_s()
-    batches = await asyncio.gather(*(endpoint.collect(for_s=listen_s) for endpoint in endpoints))
+async def _collect(endpoints: Iterable[UdpEndpoint], window: ListenWindow) -> list[Datagram]:
+    batches = await asyncio.gather(*(endpoint.collect(window=window) for endpoint in endpoints))
     return [datagram for batch in batches for datagram in batch]
 
 

@@ -9,6 +9,7 @@ from typing import ClassVar
 from camaudit.errors import DecodeError
 from camaudit.models import Evidence
 from camaudit.net import Datagram
+from camaudit.options import WSD_SETTLE_S
 from camaudit.probes import udp_discovery, wsd_codec
 from camaudit.probes.base import DiscoveryProbe, ProbeContext
 
@@ -41,6 +42,7 @@ class WsDiscoveryProbe(DiscoveryProbe):
             group=WSD_GROUP,
             port=ctx.options.port("wsd"),
             listen_s=ctx.options.wsd_listen_s,
+            settle_s=WSD_SETTLE_S,
             payloads=lambda destination: to_group if destination == WSD_GROUP else to_target,
         )
         datagrams = await udp_discovery.ask(ctx, request)

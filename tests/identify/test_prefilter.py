@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from camaudit.identify import decode
-from camaudit.identify.loader import Database, Rule, _compile, lenient_database
+from camaudit.identify.loader import Database, Rule, lenient_database
 from camaudit.identify.prefilter import RuleIndex, literal_prefix
 
 
@@ -22,7 +22,6 @@ def rule(pattern: str, *, mode: str = "anchored", index: int = 0) -> Rule:
         field="",
         mode=mode,
         pattern=pattern,
-        regex=_compile(pattern, []),
         facts={},
         confidence=0.5,
         source="https://example.org/",

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from camaudit.commands.fingerprints import fingerprints_group
 from camaudit.errors import FingerprintError
 from camaudit.identify import verify
-from camaudit.identify.loader import Database, load_file
+from camaudit.identify.loader import Database, load_database, load_file
 from tests.identify.conftest import WriteFiles
 
 GOOD = """
@@ -207,6 +207,19 @@ def test_loader_refuses_structural_problems_with_path_and_rule(tmp_path: Path) -
         load_file(path)
     assert caught.value.rule == "zz-test-dahua-rtsp"
     assert caught.value.path == str(path)
+
+
+def test_a_users_broken_pattern_is_refused_before_use(tmp_path: Path) -> None:
+    """The shipped patterns compile on first use, but a user's extra folder is compiled while
+    loading: a bad regex there stops loading with the file and rule named."""
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    path = folder / "rtsp_server.toml"
+    path.write_text(textwrap.dedent(GOOD).replace("'^Dahua Rtsp Server$'", "'^(unclosed'"), "utf-8")
+    with pytest.raises(FingerprintError) as caught:
+        load_database([folder])
+    assert caught.value.rule == "zz-test-dahua-rtsp"
+    assert "does not compile" in str(caught.value)
 
 
 def test_loader_refuses_bad_toml(tmp_path: Path) -> None:

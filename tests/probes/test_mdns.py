@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from zeroconf import DNSAddress, DNSPointer, DNSService, DNSText, const
 
 from camaudit.models import Evidence
-from camaudit.net import RateLimiter
+from camaudit.net import Lane, RateLimiter
 from camaudit.probes.mdns import (
     CAMERA_SERVICE_TYPES,
     SERVICE_ENUMERATION,
@@ -75,9 +75,9 @@ class CountingLimiter(RateLimiter):
         super().__init__(100_000.0)
         self.acquired = 0
 
-    async def acquire(self) -> None:
+    async def acquire(self, lane: Lane = Lane.HOST) -> None:
         self.acquired += 1
-        await super().acquire()
+        await super().acquire(lane)
 
 
 class TestCodec:

@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from camaudit.errors import DecodeError
+from camaudit.net import Lane
 from camaudit.probes import wsd_codec
 from camaudit.probes.wsdiscovery import WsDiscoveryProbe
 from camlab.replay import udp_responder
@@ -212,9 +213,11 @@ class TestLoopback:
         class CountingLimiter:
             def __init__(self) -> None:
                 self.calls = 0
+                self.lanes: set[Lane] = set()
 
-            async def acquire(self) -> None:
+            async def acquire(self, lane: Lane = Lane.HOST) -> None:
                 self.calls += 1
+                self.lanes.add(lane)
 
         limiter = CountingLimiter()
         async with udp_responder(lambda _probe: []) as device:
@@ -222,3 +225,4 @@ class TestLoopback:
             ctx.limiter = limiter  # type: ignore[assignment]
             await WsDiscoveryProbe().discover(ctx)
         assert limiter.calls == 2  # two hosts in a /30, one untyped Probe each
+        assert limiter.lanes == {Lane.DISCOVERY}  # ahead of host requests (net.Lane)
