@@ -8,15 +8,16 @@ import functools
 import hashlib
 from dataclasses import dataclass
 from importlib import resources
-from typing import Any
-
-import jinja2
+from typing import TYPE_CHECKING, Any
 
 from camaudit import __version__
 from camaudit.models import AdvisoryStatus, Device, ScanResult, Verdict
 from camaudit.reports.base import maker_name, verdict_text
 from camaudit.scanfile import iso_utc, order_devices, summarise
 from camaudit.untrusted import clean_text
+
+if TYPE_CHECKING:  # jinja2 costs 40 ms to import, and a scan writing JSON never renders HTML
+    import jinja2
 
 # Bar chart geometry in SVG user units; the viewBox scales it to the screen.
 BAR_HEIGHT = 22
@@ -27,6 +28,8 @@ CHART_WIDTH = 560
 
 def environment() -> jinja2.Environment:
     """Jinja2 with autoescape on for every template, and a filter that strips control chars."""
+    import jinja2  # noqa: PLC0415 - see TYPE_CHECKING above
+
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("camaudit.reports", "templates"),
         autoescape=True,
