@@ -123,8 +123,10 @@ class ListenWindow:
     def sent(self) -> None:
         self.last_send = time.monotonic()
 
-    def heard(self) -> None:
-        self.last_heard = time.monotonic()
+    def heard(self, at: float | None = None) -> None:
+        """An answer arrived (at monotonic time `at`; now if not given)."""
+        when = time.monotonic() if at is None else at
+        self.last_heard = when if self.last_heard is None else max(self.last_heard, when)
         self._heard.set()
 
     def ends_at(self) -> float:
@@ -151,11 +153,13 @@ class _Collector(asyncio.DatagramProtocol):
         self.max_datagrams = max_datagrams
         self.max_bytes = max_bytes
         self.received = 0
+        self.last_received: float | None = None  # monotonic time of the latest datagram
 
     def datagram_received(self, data: bytes, addr: tuple[str | Any, ...]) -> None:
         if self.received >= self.max_datagrams:
             return
         self.received += 1
+        self.last_received = time.monotonic()
         host, port = str(addr[0]), int(addr[1])
         with contextlib.suppress(ValueError):
             self.queue.put_nowait(Datagram(IPv4Address(host), port, data[: self.max_bytes]))
@@ -200,8 +204,8 @@ class UdpEndpoint:
         await self.wait_sent()
         # What arrived already counts even when the window has run out (for_s may be 0).
         replies = self.drain()
-        if replies:
-            window.heard()
+        if replies:  # when they came, not now: a quiet gap may already have passed
+            window.heard(at=self._protocol.last_received)
         while (remaining := window.remaining_s()) > 0:
             try:
                 replies.append(await asyncio.wait_for(self._protocol.queue.get(), remaining))

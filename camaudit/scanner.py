@@ -12,7 +12,6 @@ import logging
 import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
-from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from ipaddress import IPv4Address
@@ -145,7 +144,7 @@ class Scanner:
         scope: Scope,
         options: ScanOptions,
         *,
-        database: Database | Future[Database],
+        database: Database,
         policy: Policy,
         interfaces: tuple[Interface, ...] | None = None,
         progress: Progress | None = None,
@@ -153,8 +152,6 @@ class Scanner:
     ) -> None:
         self.scope = scope
         self.options = options
-        # May still be loading: the scan command starts that just before the first packet, so
-        # its CPU time overlaps the network waits; judging is the first thing that needs it.
         self.database = database
         self.policy = policy
         self.interfaces = (
@@ -383,8 +380,7 @@ class Scanner:
         tally.evidence += len(found)
 
     def _result(self, *, interrupted: bool) -> ScanResult:
-        database = self.database.result() if isinstance(self.database, Future) else self.database
-        devices = judge(self.evidence, database, self.policy, scope=self.scope)
+        devices = judge(self.evidence, self.database, self.policy, scope=self.scope)
         return ScanResult(
             started_at=self.started_at,
             finished_at=datetime.now(UTC),

@@ -7,12 +7,10 @@ import contextlib
 import os
 import signal
 import sys
-from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.console import Console
@@ -45,7 +43,6 @@ if TYPE_CHECKING:  # the scanner pulls in every probe; import it only when a sca
     from camaudit.scanner import Scanner
 
 DEFAULT_POLICY = "uk-2022"
-T = TypeVar("T")
 
 
 @click.command()
@@ -282,9 +279,7 @@ def scan(  # noqa: PLR0913 - click passes every option
             return
         chosen_policy = load_policy(settings.policy or DEFAULT_POLICY)
         raise_file_limit()
-        scanner = Scanner(
-            scope, options, database=in_background(load_for_judging), policy=chosen_policy
-        )
+        scanner = Scanner(scope, options, database=load_for_judging(), policy=chosen_policy)
     except CamauditError as exc:
         fail(exc)
     with one_line_errors(), run_lock(settings, plan):
@@ -369,16 +364,6 @@ STAGE_LABELS = {
     "discovery": "discovery probes",
     "hosts": "host probes done",
 }
-
-
-def in_background(work: Callable[[], T]) -> Future[T]:
-    """Start `work` on a thread of its own and return its Future at once. The thread ends with
-    the work; an early exit waits for it, as Python does for every executor thread."""
-    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="camaudit-load")
-    try:
-        return pool.submit(work)
-    finally:
-        pool.shutdown(wait=False)
 
 
 def _run_with_progress(scanner: Scanner, err: Console, *, shown: bool) -> ScanResult:

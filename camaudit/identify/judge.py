@@ -32,8 +32,8 @@ if TYPE_CHECKING:  # targets resolves host names (socket); identify stays pure
 
 def load_for_judging() -> Database:
     """The shipped fingerprints, with the tables `judge` would otherwise read on first use (the
-    MAC registry, the advisories) loaded too, so that a scan can load them all while it waits
-    on the network."""
+    MAC registry, the advisories) loaded too, so that a broken install fails before a scan
+    sends anything."""
     database = load_database()
     preload_registry()
     load_advisories()
