@@ -74,3 +74,25 @@ def test_override_file_replaces_the_bundled_data(
     entry = oui.lookup("10:34:56:7f:00:00")
     assert entry is not None
     assert (entry.registrant, entry.bits) == ("Mid Block Co", 28)
+
+
+def test_searching_the_shipped_file_answers_as_reading_it_whole() -> None:
+    """The per-OUI search (a scan's few lookups) and the whole-file index give the same entry
+    for MACs in 24-, 28- and 36-bit blocks, in unassigned space, and past the point where the
+    search turns into an index (more than SEARCHES_BEFORE_INDEX distinct OUIs)."""
+    text = oui._manuf_text()
+    whole = oui.parse_manuf(text)
+    searched = oui.SearchedRegistry(text)
+    assigned = sorted(whole.blocks[24])
+    macs = [
+        0x5850ED1FE385,  # Hikvision, 24-bit
+        0x402C761ABCDE,  # 28-bit block
+        0x001BC5000015,  # 36-bit block inside a 24-bit registration
+        0x70B3D5000000,  # registration authority space without this block
+        0xFEFFFFFFFFFF,  # nothing
+    ]
+    step = len(assigned) // (oui.SearchedRegistry.SEARCHES_BEFORE_INDEX * 2)
+    macs += [(prefix << 24) | 0x123456 for prefix in assigned[::step]]
+    assert len({mac >> 24 for mac in macs}) > oui.SearchedRegistry.SEARCHES_BEFORE_INDEX
+    for mac in macs:
+        assert searched.lookup(mac) == whole.lookup(mac), hex(mac)
