@@ -41,11 +41,14 @@ DEFAULT_SITE = REPO / "camlab" / "sites" / "default.toml"
 MAKERS = REPO / "fingerprints" / "identifiers" / "makers.txt"
 CAMERA_PORTS = "80,443,554,8000,8080,8443,37777"
 FAMILY = re.compile(r"hikvision|dahua", re.IGNORECASE)
-# Runs a command and prints the peak RSS (KiB) of it and its descendants on the last line.
+# Runs a command and prints, on its last line, its own wall seconds (from start to exit, so
+# the lab's `camlab exec` start-up is not counted against either tool) and the peak RSS (KiB)
+# of it and its descendants.
 PEAK_WRAPPER = (
-    "import resource, subprocess, sys; done = subprocess.run(sys.argv[1:]); "
-    "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr); "
-    "sys.exit(done.returncode)"
+    "import resource, subprocess, sys, time; started = time.monotonic(); "
+    "done = subprocess.run(sys.argv[1:]); wall = time.monotonic() - started; "
+    "print(f'{wall:.3f} {resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}', "
+    "file=sys.stderr); sys.exit(done.returncode)"
 )
 
 
@@ -123,7 +126,8 @@ def camlab(
 
 
 def in_scanner(argv: list[str], timeout: float) -> tuple[float, float, int, bool]:
-    """Run argv in the scanner namespace: wall seconds, peak MiB, exit code, whether capped."""
+    """Run argv in the scanner namespace: its wall seconds, peak MiB, exit code, whether capped
+    (at the cap, the wall is the time waited)."""
     started = time.monotonic()
     try:
         done = camlab(
@@ -134,8 +138,10 @@ def in_scanner(argv: list[str], timeout: float) -> tuple[float, float, int, bool
         return time.monotonic() - started, 0.0, -1, True
     wall = time.monotonic() - started
     tail = done.stderr.strip().splitlines()
-    peak_kib = int(tail[-1]) if tail and tail[-1].isdigit() else 0
-    return wall, peak_kib / 1024, done.returncode, False
+    figures = tail[-1].split() if tail else []
+    if len(figures) == 2 and figures[1].isdigit():
+        return float(figures[0]), int(figures[1]) / 1024, done.returncode, False
+    return wall, 0.0, done.returncode, False
 
 
 def run_camaudit(spec: SiteSpec, folder: Path) -> Run:
