@@ -199,6 +199,18 @@ def test_weak_channel_ceiling_covers_maker_claims_made_indirectly(
     assert any("weak signal" in p for p in rule_problems(db, "zz-test-dahua-rtsp"))
 
 
+@pytest.mark.timeout(60)
+def test_a_pattern_that_quadruples_its_work_per_character_is_reported_not_hung_on(
+    write_db: WriteFiles,
+) -> None:
+    """`^(?:a|a|a|a)*b$` needs about 4**n steps on n letters a: fast at 8, hours at 16. The
+    hostile strings grow two characters at a time, so verify stops at a few milliseconds'
+    overshoot and names the problem."""
+    db = write_db(rtsp_server=GOOD.replace("'^Dahua Rtsp Server$'", "'^(?:a|a|a|a)*b$'", 1))
+    [rule] = list(db.rules())
+    assert any("slow on hostile input" in problem for problem in verify.problems(rule, db))
+
+
 def test_loader_refuses_structural_problems_with_path_and_rule(tmp_path: Path) -> None:
     """A bad regex stops loading; the error names the file and the rule id."""
     path = tmp_path / "rtsp_server.toml"
