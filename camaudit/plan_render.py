@@ -78,7 +78,7 @@ def _cost_lines(plan: ScanPlan) -> list[str]:
     lines = [
         f"Rate: at most {plan.rate:g} new connections or datagrams a second for the whole scan.",
         f"Discovery and sweep: {plan.sends_before_hosts} sends, about {plan.first_phase_s:g} s "
-        f"(sending at the rate limit, then listening {plan.listen_s:g} s).",
+        f"(sending at the rate limit, then listening up to {plan.listen_s:g} s).",
     ]
     if plan.requests_per_live_host:
         lines.append(
