@@ -1,8 +1,8 @@
 """ARP over Ethernet, IPv4 only (RFC 826): build who-has frames, read is-at replies (pure, no I/O).
 
-Written by hand rather than with scapy: a frame is 42 bytes at fixed offsets, and importing
-scapy cost every root scan about 0.8 s of CPU and 20 MB of memory before its first ARP frame
-(docs/performance.md). The tests check both directions against scapy's own layers.
+Written by hand rather than with scapy: a frame is 42 bytes at fixed offsets, and scapy cost
+every root scan 0.3 to 0.4 s of import, 0.15 to 0.23 s to build 256 frames and 43 MiB, where
+this takes 2 ms (docs/performance.md). The tests check both directions against scapy's layers.
 """
 
 from __future__ import annotations
