@@ -21,6 +21,7 @@ RAW_CHANNELS: frozenset[str] = frozenset(
         "http.body",
         "http.headers",
         "http.favicon_md5",
+        "http.favicon_mmh3",
         "tls.subject",
         "tls.issuer",
         "rtsp.server",

@@ -3,7 +3,6 @@ fingerprint) and turned into the evidence the live web and RTSP probes record (p
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -181,8 +180,9 @@ def http_evidence(
     ok = 200 <= reply.status < 300
     if path.endswith("/favicon.ico"):
         if ok and reply.complete and reply.body and len(reply.body) <= FAVICON_MAX_BYTES:
-            digest = hashlib.md5(reply.body, usedforsecurity=False).hexdigest()
-            found.append(item("http.favicon_md5", digest))
+            found += [
+                item(channel, value) for channel, value in http_codec.favicon_hashes(reply.body)
+            ]
         return found
     # NOTE: bodies of error pages only for the front page, as the live probes do: many servers
     # echo the requested path in a 404, and a vendor path in a body is itself a marker.

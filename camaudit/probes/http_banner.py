@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 import ssl
 from collections.abc import Awaitable, Callable
@@ -98,8 +97,10 @@ class HttpBannerProbe(HostProbe):
                 evidence += self._page_evidence(host, port, landing)
         icon = await fetch(session, ctx, origin + "/favicon.ico", max_bytes=FAVICON_MAX_BYTES + 1)
         if icon is not None and icon.status == 200 and not icon.truncated and icon.body:
-            digest = hashlib.md5(icon.body, usedforsecurity=False).hexdigest()
-            evidence.append(self.evidence(host, port, "http.favicon_md5", digest))
+            evidence += [
+                self.evidence(host, port, channel, value)
+                for channel, value in http_codec.favicon_hashes(icon.body)
+            ]
         return evidence
 
     def _page_evidence(self, host: HostTarget, port: int, reply: Reply) -> list[Evidence]:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import html
 import re
 from collections.abc import Iterable
 
+import mmh3
 from cryptography import x509
 from cryptography.x509.oid import NameOID
 
@@ -31,6 +34,16 @@ _NAME_OVERRIDES = {NameOID.EMAIL_ADDRESS: "emailAddress"}
 
 # The channel a DecodeError from this codec names.
 CHANNEL = "tls"
+
+
+def favicon_hashes(icon: bytes) -> list[tuple[str, str]]:
+    """(channel, value) for a whole /favicon.ico: its MD5 hex (recog, Ingram), and the hash the
+    public favicon lists use (Shodan, nuclei): signed 32-bit MurmurHash3 of its base64 written
+    with a newline every 76 characters, as Python's base64.encodebytes writes it."""
+    return [
+        ("http.favicon_md5", hashlib.md5(icon, usedforsecurity=False).hexdigest()),
+        ("http.favicon_mmh3", str(mmh3.hash(base64.encodebytes(icon)))),
+    ]
 
 
 def decode_body(raw: bytes) -> str:

@@ -65,6 +65,7 @@ _CHANNEL_WORDS = {
     "http.title": "web page title",
     "http.www_authenticate": "web login realm",
     "http.favicon_md5": "web page icon (MD5)",
+    "http.favicon_mmh3": "web page icon (Shodan hash)",
     "http.location": "web redirect to",
     "http.path_status": "vendor web path",
     "tls.subject": "certificate subject",

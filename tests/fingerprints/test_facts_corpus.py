@@ -20,7 +20,7 @@ COVERED = {"hikvision", "dahua"}
 REQUIRED_RATE = 0.95
 
 # Corpus channel -> our evidence channel. Channels missing here have no probe in camaudit
-# (telnet/FTP banners, raw TCP banners, RTSP paths, favicon mmh3, file hashes, DHCP vendor class).
+# (telnet/FTP banners, raw TCP banners, RTSP paths, file hashes, DHCP vendor class).
 CHANNELS = {
     "http_server_header": "http.server",
     "http_title": "http.title",
@@ -28,6 +28,7 @@ CHANNELS = {
     "http_body": "http.body",
     "http_headers": "http.headers",
     "other:favicon_md5": "http.favicon_md5",
+    "other:favicon_mmh3": "http.favicon_mmh3",
     "other:isapi_device_info": "http.body",
     "tls_cert_subject": "tls.subject",
     "rtsp_server": "rtsp.server",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import hashlib
 
@@ -103,6 +104,50 @@ class TestCodec:
         assert len(http_codec.header_block(raw, "HTTP/1.1 200 OK")) == http_codec.MAX_BLOCK_CHARS
 
 
+def murmur3_32(data: bytes, seed: int = 0) -> int:
+    """MurmurHash3 x86 32-bit, signed, written from its published description: a reference the
+    library camaudit uses is checked against."""
+    c1, c2, mask = 0xCC9E2D51, 0x1B873593, 0xFFFFFFFF
+    h = seed
+    whole = len(data) // 4 * 4
+    for i in range(0, whole, 4):
+        k = int.from_bytes(data[i : i + 4], "little") * c1 & mask
+        k = ((k << 15) | (k >> 17)) & mask
+        h ^= k * c2 & mask
+        h = ((h << 13) | (h >> 19)) & mask
+        h = (h * 5 + 0xE6546B64) & mask
+    k = int.from_bytes(data[whole:], "little")
+    if k:
+        k = k * c1 & mask
+        k = ((k << 15) | (k >> 17)) & mask
+        h ^= k * c2 & mask
+    h ^= len(data)
+    for shift, factor in ((16, 0x85EBCA6B), (13, 0xC2B2AE35)):
+        h = (h ^ (h >> shift)) * factor & mask
+    h ^= h >> 16
+    return h - (1 << 32) if h & 0x80000000 else h
+
+
+class TestFaviconHashes:
+    def test_md5_and_the_shodan_hash_of_a_multi_line_icon(self) -> None:
+        """The Shodan form hashes the base64 text with a newline every 76 characters, so an
+        icon of 200 bytes (four base64 lines) is hashed over exactly those lines."""
+        icon = bytes(range(200))
+        lines = base64.b64encode(icon).decode()
+        wrapped = "".join(lines[i : i + 76] + "\n" for i in range(0, len(lines), 76)).encode()
+        assert wrapped.count(b"\n") == 4
+        assert http_codec.favicon_hashes(icon) == [
+            ("http.favicon_md5", hashlib.md5(icon, usedforsecurity=False).hexdigest()),
+            ("http.favicon_mmh3", str(murmur3_32(wrapped))),
+        ]
+
+    def test_the_reference_hash_matches_published_vectors(self) -> None:
+        """Known MurmurHash3_x86_32 values (seed 0) keep the reference honest."""
+        assert murmur3_32(b"") == 0
+        assert murmur3_32(b"hello") == 613153351
+        assert murmur3_32(b"The quick brown fox jumps over the lazy dog") == 776992547
+
+
 class TestProbe:
     async def test_hikvision_redirect_is_followed_once(self) -> None:
         """GET / 302 → /index.asp: both pages' server, the Location and the target's title."""
@@ -127,6 +172,7 @@ class TestProbe:
         assert values(evidence, "http.title") == ["Hikvision & Co login"]
         icon_md5 = hashlib.md5(icon, usedforsecurity=False).hexdigest()
         assert values(evidence, "http.favicon_md5") == [icon_md5]
+        assert values(evidence, "http.favicon_mmh3") == [str(murmur3_32(base64.encodebytes(icon)))]
         assert "/doc/page/login.asp" in values(evidence, "http.body")[0]
         assert {item.port for item in evidence} == {responder.port}
         assert {item.probe for item in evidence} == {"http_banner"}
@@ -144,6 +190,7 @@ class TestProbe:
         assert values(evidence, "http.title") == ["WEB SERVICE"]
         assert values(evidence, "http.body")[0].startswith("\ufeff<!DOCTYPE html")
         assert values(evidence, "http.favicon_md5") == []  # 404 favicon is not hashed
+        assert values(evidence, "http.favicon_mmh3") == []
 
     async def test_empty_server_header_and_challenges(self) -> None:
         """A bare "Server:" yields an empty http.server; each challenge is its own value."""
