@@ -287,7 +287,7 @@ def parse_file(path: Path, *, check_patterns: bool = True) -> FingerprintFile:
     problems: list[str] = []
     try:
         # tomli rather than the standard tomllib (the same parser): its compiled wheels read the
-        # 32 shipped files in 0.07 s instead of 0.2 s, and every scan reads them.
+        # shipped files (32 of them then) in 0.07 s instead of 0.2 s, and every scan reads them.
         data = tomli.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomli.TOMLDecodeError) as exc:
         return FingerprintFile(
