@@ -182,13 +182,12 @@ async def sweep_each_host(
     limiter: RateLimiter,
     timeout_s: float,
     on_host: Callable[[IPv4Address, set[int]], None],
-    workers: int = SWEEP_CONCURRENCY,
 ) -> None:
     """Like sweep_open_ports, but for hosts that arrive while it runs (the reachability pass's
     feed): each host's ports are asked as soon as it arrives, and the host is handed to
     `on_host` with its open ports the moment its last port has answered, so its own probes
     wait neither for the whole sweep nor for the pass's silent addresses to time out."""
-    slots = asyncio.Semaphore(workers)  # connects in flight, as in run_pooled
+    slots = asyncio.Semaphore(SWEEP_CONCURRENCY)  # connects in flight, as in run_pooled
 
     async def ask_all(host: IPv4Address) -> None:
         found: set[int] = set()

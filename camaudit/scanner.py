@@ -218,12 +218,14 @@ class Scanner:
         host_probes = [p for p in self.probes if isinstance(p, HostProbe)]
         heard_all = asyncio.Event()
         hosts = _HostQueue(self, ctx, host_probes, heard_all)
-        if self.sweep:
-            ctx.live = LiveFeed()
+        # --skip-probe tcp: no pass, so host probes ask only the hosts discovery heard from.
+        ctx.live = LiveFeed() if self.sweep else None
         async with asyncio.TaskGroup() as group:
             hosts.group = group
             listening = group.create_task(self._discover(ctx, discovery))
-            swept = await self._sweep(ctx, on_swept=hosts.add)
+            swept: set[IPv4Address] = set()
+            if ctx.live is not None:
+                swept = await self._sweep(ctx, ctx.live, on_swept=hosts.add)
             await listening
             heard_all.set()
             heard = sorted({item.host for item in self.evidence if item.host in self.scope} - swept)
@@ -257,18 +259,19 @@ class Scanner:
         return self.options.probe_timeout_s + 1.5 * sends / self.options.rate
 
     async def _sweep(
-        self, ctx: ProbeContext, *, on_swept: Callable[[IPv4Address, set[int]], None]
+        self,
+        ctx: ProbeContext,
+        feed: LiveFeed,
+        *,
+        on_swept: Callable[[IPv4Address, set[int]], None],
     ) -> set[IPv4Address]:
-        """The reachability pass, then the other camera ports of each live host; each host is
-        handed to `on_swept` with its open ports as soon as they are known (open ports are
-        evidence too). Returns every host that was swept."""
-        if not self.sweep:  # --skip-probe tcp: host probes ask only hosts discovery heard from
-            return set()
+        """The reachability pass, feeding each live host to `feed` (directed discovery reads it
+        too), and the other camera ports of each live host as it arrives; each host is handed to
+        `on_swept` with its open ports as soon as they are known (open ports are evidence too).
+        Returns every host that was swept."""
         ports = sweep_ports(self.options)
         self.tallies.setdefault(SWEEP_NAME, _ProbeTally(SWEEP_NAME))
         reach = Reachability(port=ports[0])
-        # The scanner sets ctx.live whenever it sweeps; directed discovery reads it too.
-        feed = ctx.live if ctx.live is not None else LiveFeed()
         swept: set[IPv4Address] = set()
 
         def host_done(address: IPv4Address, found: set[int]) -> None:
