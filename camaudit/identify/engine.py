@@ -8,12 +8,15 @@ from dataclasses import dataclass, replace
 from camaudit.identify import decode
 from camaudit.identify.loader import Database, FingerprintFile, Rule
 from camaudit.identify.prefilter import RuleIndex
+from camaudit.identity import normalise_mac
 from camaudit.models import Evidence, Match
 
 DERIVED_PROBE_PREFIX = (
     "derived:"  # probe name of derived evidence: "derived:<rule that produced it>"
 )
-DERIVED_FROM_FACT = {"model": "model", "brand": "brand"}  # derived channel -> fact that feeds it
+# Derived channel -> the fact that feeds it. A MAC a reply states about itself (a realm, an ONVIF
+# scope, a UPnP UUID tail) is judged by the OUI registry like one seen in ARP.
+DERIVED_FROM_FACT = {"model": "model", "brand": "brand", "mac": "mac"}
 # A reply missing what every real unit of its kind sends (decode.incompleteness) counts at most
 # this much: below LIKELY, and below the corroboration threshold, so it can hint, never vouch.
 PARTIAL_CEILING = 0.45
@@ -110,16 +113,23 @@ def match_evidence(evidence: Iterable[Evidence], database: Database) -> list[Hit
     return hits
 
 
-def derived_evidence(hits: Iterable[Hit]) -> list[tuple[Evidence, float]]:
-    """One evidence per distinct model/brand fact, naming the most confident rule behind it,
-    with that rule's confidence (a derived match can be no surer than what fed it)."""
+def derived_evidence(
+    hits: Iterable[Hit], observed: Iterable[Evidence] = ()
+) -> list[tuple[Evidence, float]]:
+    """One evidence per distinct model/brand/MAC fact, naming the most confident rule behind it,
+    with that rule's confidence (a derived match can be no surer than what fed it). A value the
+    host already sent on that channel itself (its ARP MAC) is not derived again: it would count
+    the same fact twice."""
+    seen = {(item.channel, _derived_key(item.channel, item.value)) for item in observed}
     best: dict[tuple[str, str], Hit] = {}
     for hit in hits:
         for channel, fact in DERIVED_FROM_FACT.items():
             value = hit.match.facts.get(fact)
             if not value or hit.evidence.channel == channel:
                 continue
-            key = (channel, value)
+            key = (channel, _derived_key(channel, value))
+            if key in seen:
+                continue
             if key not in best or _better_source(hit, best[key]):
                 best[key] = hit
     return [
@@ -127,13 +137,20 @@ def derived_evidence(hits: Iterable[Hit]) -> list[tuple[Evidence, float]]:
             Evidence(
                 host=hit.evidence.host,
                 channel=channel,
-                value=value,
+                value=hit.match.facts[DERIVED_FROM_FACT[channel]],
                 probe=DERIVED_PROBE_PREFIX + hit.match.rule,
             ),
             hit.match.confidence,
         )
-        for (channel, value), hit in best.items()
+        for (channel, _key), hit in best.items()
     ]
+
+
+def _derived_key(channel: str, value: str) -> str:
+    """The value as compared for repeats: a MAC in any spelling counts once."""
+    if channel == "mac":
+        return normalise_mac(value) or value.strip().lower()
+    return value
 
 
 def _better_source(hit: Hit, current: Hit) -> bool:
@@ -153,7 +170,7 @@ def match_host(evidence: Iterable[Evidence], database: Database) -> list[Hit]:
     partial_by_rule = _partial_by_rule(raw)
     # NOTE: one pass only: derived matches never feed derivation again, so rules cannot loop.
     derived: list[Hit] = []
-    for item, ceiling in derived_evidence(raw):
+    for item, ceiling in derived_evidence(raw, items):
         source_gap = partial_by_rule.get(item.probe.removeprefix(DERIVED_PROBE_PREFIX), "")
         for hit in match_evidence([item], database):
             # A brand read from a weak banner must not become a strong maker claim.

@@ -166,6 +166,52 @@ def test_derived_channel_is_not_fed_by_itself(write_db: WriteFiles) -> None:
     assert len(hits) == 1
 
 
+MAC_REALM = """
+    evidence = "rtsp.www_authenticate"
+    preference = 0.5
+
+    [[fingerprint]]
+    id = "realm-mac"
+    description = "a realm that is a MAC"
+    pattern = '(?:Digest )?realm="(?P<mac>[0-9a-f]{12})"'
+    facts = {}
+    confidence = 0.6
+    source = "test"
+"""
+
+MAC_BLOCKS = """
+    evidence = "mac"
+    preference = 0.3
+
+    [[fingerprint]]
+    id = "acme-oui"
+    description = "one OUI"
+    pattern = '^58:50:ed:'
+    facts = { maker = "hikvision" }
+    confidence = 0.6
+    source = "test"
+"""
+
+
+def test_a_mac_stated_in_a_reply_is_judged_as_a_mac(write_db: WriteFiles) -> None:
+    """A MAC a rule captures (here a realm) is matched on channel "mac", like one seen in ARP."""
+    db = write_db(rtsp_www_authenticate=MAC_REALM, mac=MAC_BLOCKS)
+    hits = match_host([ev("rtsp.www_authenticate", 'Digest realm="5850ed1fe385"')], db)
+    assert [h.match.rule for h in hits] == ["rtsp_www_authenticate::realm-mac", "mac::acme-oui"]
+    assert hits[1].via == "rtsp_www_authenticate::realm-mac"
+    assert hits[1].evidence.value == "5850ed1fe385"
+
+
+def test_a_stated_mac_the_host_also_sent_in_arp_is_not_counted_twice(
+    write_db: WriteFiles,
+) -> None:
+    """The same MAC in ARP and in a realm is one fact: it is matched once, in any spelling."""
+    db = write_db(rtsp_www_authenticate=MAC_REALM, mac=MAC_BLOCKS)
+    evidence = [ev("mac", "58:50:ED:1F:E3:85"), ev("rtsp.www_authenticate", 'realm="5850ed1fe385"')]
+    rules = [h.match.rule for h in match_host(evidence, db)]
+    assert rules == ["mac::acme-oui", "rtsp_www_authenticate::realm-mac"]
+
+
 @pytest.mark.parametrize("value", ["", "\x00" * 10, "AcmeWebs" * 10_000])
 def test_odd_values_do_not_break_matching(write_db: WriteFiles, value: str) -> None:
     """Empty, binary and huge values are matched (or not) without error."""
