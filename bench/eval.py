@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
@@ -32,6 +33,7 @@ from camaudit.identify.vocabulary import CHANNELS, value_limit
 from camaudit.models import Device, Evidence, Verdict
 
 HELDOUT = Path(__file__).resolve().parent / "eval" / "heldout.jsonl"
+SEEN = Path(__file__).resolve().parent / "eval" / "seen-while-mining.txt"
 KINDS = frozenset({"camera", "recorder", "not_camera", "generic"})
 CAMERA_KINDS = frozenset({"camera", "recorder"})
 # Device types that mean "this is a camera or recorder" (fingerprints/identifiers/device_types.txt).
@@ -49,6 +51,8 @@ CAMERA_TYPES = frozenset(
 # A documentation address (RFC 5737): nothing is sent anywhere, it only groups the evidence.
 EVAL_HOST = IPv4Address("198.51.100.10")
 FIELDS = ("id", "channel", "value", "maker", "kind", "family", "brand", "source", "note")
+
+URL = re.compile(r"https://[^\s\"',;()]+")
 
 TARGET_FAMILY_RECALL = 0.95
 TARGET_MAKER_ACCURACY = 0.85
@@ -330,6 +334,54 @@ def miss_lines(pairs: Sequence[tuple[Observation, Judgement]]) -> list[str]:
     return lines
 
 
+def _normal_url(url: str) -> str:
+    return url.split("#", 1)[0].rstrip("/.").casefold()
+
+
+def cited_sources(database: Database) -> frozenset[str]:
+    """Every URL the fingerprint rules cite, normalised (no fragment, no trailing slash)."""
+    return frozenset(
+        _normal_url(url) for rule in database.rules() for url in URL.findall(rule.source)
+    )
+
+
+def seen_sources(path: Path = SEEN) -> frozenset[str]:
+    """Held-back source pages a rule writer has read (one URL a line, '#' comments)."""
+    if not path.is_file():
+        return frozenset()
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return frozenset(
+        _normal_url(line.strip()) for line in lines if line.strip().startswith("https://")
+    )
+
+
+def not_independent(
+    pairs: Sequence[tuple[Observation, Judgement]], cited: frozenset[str]
+) -> set[str]:
+    """Ids of observations whose own source page a rule cites or a rule writer has read. A rule
+    and a held-back observation from one page are not independent: the page may have shaped
+    the rule, so those observations are reported apart and left out of the independent scores."""
+    return {obs.id for obs, _ in pairs if _normal_url(obs.source) in cited}
+
+
+def independent_lines(
+    pairs: Sequence[tuple[Observation, Judgement]], shared: set[str]
+) -> list[str]:
+    """The headline numbers again without the observations that share a page with a rule."""
+    kept = [(obs, judgement) for obs, judgement in pairs if obs.id not in shared]
+    scores = score(kept)
+    return [
+        f"observations from a page a rule cites or its writer read: {len(shared)} of {len(pairs)};"
+        " without them:",
+        f"  family flag recall:   {scores.family_recall}",
+        f"  family precision:     {scores.family_precision}",
+        f"  maker accuracy:       {scores.maker_accuracy}",
+        f"  non-camera called camera: {len(scores.non_camera_called_camera)},"
+        f" other-maker flagged: {len(scores.other_maker_flagged)},"
+        f" generic named a maker: {len(scores.generic_named_maker)}",
+    ]
+
+
 def evaluate(path: Path, policy_name: str) -> list[tuple[Observation, Judgement]]:
     """Load the observations and judge each alone against the shipped fingerprints."""
     observations = load_observations(path)
@@ -356,6 +408,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     scores = score(pairs)
     print("\n".join(summary_lines(scores)))
+    print(
+        "\n".join(
+            independent_lines(
+                pairs, not_independent(pairs, cited_sources(load_database()) | seen_sources())
+            )
+        )
+    )
     if args.misses:
         print("misses:")
         print("\n".join(miss_lines(pairs)))

@@ -167,3 +167,33 @@ def test_heldout_set_is_well_formed() -> None:
         assert obs.channel in CHANNELS, obs.id
         assert obs.kind in harness.KINDS, obs.id
         assert not names_a_local_path(obs.source), obs.id
+
+
+def test_observations_from_a_page_a_rule_cites_or_its_writer_read_are_set_apart(
+    tmp_path: Path, database: Database
+) -> None:
+    """A rule citing an observation's page (fragment and trailing slash aside), or a page listed
+    as read while mining, makes that observation not independent; the others stay."""
+    lines = [observation_line(*row) for row in OBSERVATIONS[:3]]
+    lines[0] = lines[0].replace("https://example.org/hik-1", "https://example.org/test-hik/#c1")
+    path = tmp_path / "observations.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    seen = tmp_path / "seen.txt"
+    seen.write_text("# read while mining\nhttps://example.org/axis-1\n")
+    policy = load_policy("uk-2022")
+    pairs = [(o, harness.judge(o, database, policy)) for o in harness.load_observations(path)]
+    cited = harness.cited_sources(database) | harness.seen_sources(seen)
+    assert harness.not_independent(pairs, cited) == {"hik-1", "axis-1"}
+    text = "\n".join(harness.independent_lines(pairs, {"hik-1", "axis-1"}))
+    assert "2 of 3" in text
+    assert "family flag recall:   0.0% (0/1)" in text
+
+
+def test_every_page_on_the_seen_list_is_a_held_back_source() -> None:
+    """A typo on the list would quietly keep a read page in the independent scores."""
+    held_back = {
+        obs.source.rstrip("/").casefold() for obs in harness.load_observations(harness.HELDOUT)
+    }
+    seen = harness.seen_sources()
+    assert seen
+    assert seen <= held_back
