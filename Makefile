@@ -46,7 +46,7 @@ test: $(TEST_STAMP) system-test-deps
 
 lint: $(TEST_STAMP)
 	$(BIN)/ruff check camaudit camlab tests bench
-	$(BIN)/mypy camaudit camlab
+	$(BIN)/mypy camaudit camlab bench
 
 bench: $(STAMP)
 	$(BIN)/python bench/scan_site.py

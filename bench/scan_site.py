@@ -18,6 +18,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import cast
 
 LAB_ID = "bench"
 REPO = Path(__file__).resolve().parents[1]  # camlab sits here, beside camaudit
@@ -80,7 +81,7 @@ def main() -> int:
         with tempfile.TemporaryDirectory() as folder:
             for run in range(args.runs):
                 wall, peak, report = timed_scan(targets, Path(folder) / f"scan{run}.json")
-                devices = report["devices"]
+                devices = cast(list[dict[str, object]], report["devices"])  # the JSON schema
                 flagged = sum(1 for device in devices if device["flagged"])
                 walls.append(wall)
                 print(

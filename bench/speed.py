@@ -186,7 +186,11 @@ def run_nmap(spec: SiteSpec, folder: Path, cap_s: float) -> Run:
             return Run("nmap -sV", wall, peak, 0, 0, 0, capped=True)
         for host in root.iter("host"):
             status = host.find("status")
-            ports = [p for p in host.iter("port") if p.find("state").get("state") == "open"]
+            ports = [
+                port
+                for port in host.iter("port")
+                if (state := port.find("state")) is not None and state.get("state") == "open"
+            ]
             if status is None or status.get("state") != "up" or not ports:
                 continue
             found += 1
