@@ -108,11 +108,17 @@ def test_overlapping_runs_scan_once_and_kill_9_leaves_the_lock_free(
     assert all("Traceback" not in err for _, err in results)
     assert scans_of(db_location, "HQ") == 1
 
+    # Five requests a second keep the victim scanning a /24 for about a minute. The rate comes
+    # after FAST, whose own --rate would otherwise win: at FAST's pace the scan is over in 2 s.
+    slow = [
+        *scan_argv(site_lab, "--config", str(hq), "-o", str(tmp_path / "k.json")),
+        "--rate",
+        "5",
+    ]
     victim = subprocess.Popen(
-        scan_argv(site_lab, "--config", str(hq), "--listen", "5", "-o", str(tmp_path / "k.json")),
-        env=env_for(tmp_path), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    time.sleep(2.0)  # well inside its scan: discovery listens for 5 s
+        slow, env=env_for(tmp_path), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    time.sleep(2.0)  # well inside its scan
     os.kill(victim.pid, signal.SIGKILL)
     assert victim.wait(timeout=30) == -signal.SIGKILL
     after = scan(site_lab, tmp_path, "--config", str(hq))
