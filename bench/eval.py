@@ -356,12 +356,12 @@ def seen_sources(path: Path = SEEN) -> frozenset[str]:
 
 
 def not_independent(
-    pairs: Sequence[tuple[Observation, Judgement]], cited: frozenset[str]
+    pairs: Sequence[tuple[Observation, Judgement]], read_pages: frozenset[str]
 ) -> set[str]:
     """Ids of observations whose own source page a rule cites or a rule writer has read. A rule
     and a held-back observation from one page are not independent: the page may have shaped
     the rule, so those observations are reported apart and left out of the independent scores."""
-    return {obs.id for obs, _ in pairs if _normal_url(obs.source) in cited}
+    return {obs.id for obs, _ in pairs if _normal_url(obs.source) in read_pages}
 
 
 def independent_lines(
@@ -408,13 +408,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     scores = score(pairs)
     print("\n".join(summary_lines(scores)))
-    print(
-        "\n".join(
-            independent_lines(
-                pairs, not_independent(pairs, cited_sources(load_database()) | seen_sources())
-            )
-        )
-    )
+    read_pages = cited_sources(load_database()) | seen_sources()  # the database load is cached
+    print("\n".join(independent_lines(pairs, not_independent(pairs, read_pages))))
     if args.misses:
         print("misses:")
         print("\n".join(miss_lines(pairs)))
