@@ -311,6 +311,26 @@ def headers_as_evidence(items: Sequence[Evidence]) -> list[Evidence]:
     return found
 
 
+# Channels whose value is the same kind of thing as another channel's: a DHCP client asks for the
+# host name it is configured with (RFC 2132 section 3.14), the same name it advertises over mDNS,
+# so the host-name rules read both.
+SAME_KIND_CHANNELS = {"dhcp.hostname": "mdns.hostname"}
+
+
+def same_kind_as_evidence(items: Sequence[Evidence]) -> list[Evidence]:
+    """Each value of a SAME_KIND_CHANNELS channel again on the channel whose rules read it, unless
+    the host already sent that value there."""
+    known = {(item.channel, item.value) for item in items}
+    found: list[Evidence] = []
+    for item in items:
+        channel = SAME_KIND_CHANNELS.get(item.channel)
+        if channel is None or (channel, item.value) in known:
+            continue
+        known.add((channel, item.value))
+        found.append(replace(item, channel=channel))
+    return found
+
+
 def _header_lines(block: str) -> list[tuple[str, str]]:
     lines = block[: value_limit("http.headers")].splitlines()[:MAX_BLOCK_LINES]
     pairs = []

@@ -166,7 +166,8 @@ def _better_source(hit: Hit, current: Hit) -> bool:
 def match_host(evidence: Iterable[Evidence], database: Database) -> list[Hit]:
     """Raw hits for one host's evidence, then one pass over the derived model/brand channels."""
     items = list(evidence)
-    raw = match_evidence(items + decode.headers_as_evidence(items), database)
+    restated = decode.headers_as_evidence(items) + decode.same_kind_as_evidence(items)
+    raw = match_evidence(items + restated, database)
     partial_by_rule = _partial_by_rule(raw)
     # NOTE: one pass only: derived matches never feed derivation again, so rules cannot loop.
     derived: list[Hit] = []

@@ -236,3 +236,33 @@ def test_a_header_line_already_recorded_is_not_read_twice(write_db: WriteFiles) 
     block = "HTTP/1.1 200 OK\r\nServer: AcmeWebs/1.2\r\nX-Note: Server: AcmeWebs/9\r\n"
     hits = match_host([ev("http.headers", block), ev("http.server", "AcmeWebs/1.2")], db)
     assert [h.evidence.value for h in hits] == ["AcmeWebs/1.2"]
+
+
+HOSTNAME = """
+    evidence = "mdns.hostname"
+    preference = 0.5
+
+    [[fingerprint]]
+    id = "acme-mac-hostname"
+    description = "acme-<mac>"
+    pattern = '^acme-[0-9a-f]{12}$'
+    facts = { maker = "axis" }
+    confidence = 0.8
+    source = "test"
+"""
+
+
+def test_a_dhcp_host_name_is_read_by_the_host_name_rules(write_db: WriteFiles) -> None:
+    """The name a DHCP client asked for is judged like the name it advertises over mDNS."""
+    db = write_db(mdns_hostname=HOSTNAME)
+    hits = match_host([ev("dhcp.hostname", "acme-accc8ea31abf")], db)
+    assert [(h.evidence.channel, h.match.rule) for h in hits] == [
+        ("mdns.hostname", "mdns_hostname::acme-mac-hostname")
+    ]
+
+
+def test_a_host_name_sent_both_ways_counts_once(write_db: WriteFiles) -> None:
+    """The same name over DHCP and mDNS is one piece of evidence, not two."""
+    db = write_db(mdns_hostname=HOSTNAME)
+    evidence = [ev("dhcp.hostname", "acme-accc8ea31abf"), ev("mdns.hostname", "acme-accc8ea31abf")]
+    assert len(match_host(evidence, db)) == 1
