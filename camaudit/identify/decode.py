@@ -26,6 +26,10 @@ _JSON_PAIR = re.compile(
     r'"([^"\\]{1,64})"\s*(?::|=>)\s*(?:"((?:[^"\\]|\\.){0,1024})"|(-?\d[\d.]*|true|false))'
 )
 _TOKEN = re.compile(r"\S+")
+# A UUID at the start of an EPR address or search target (optionally "urn:"), and its last group.
+_UUID_TAIL = re.compile(
+    r"(?i)(?:urn:)?uuid:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-([0-9a-f]{12})(?![0-9a-f])"
+)
 
 
 def _cap(text: str) -> str:
@@ -160,6 +164,23 @@ def _mac(raw: str) -> list[Facet]:
     return facets
 
 
+def _uuid_tail(raw: str) -> list[Facet]:
+    """The raw value, and the IEEE registrant of its UUID's last group when that group is a
+    registered, globally administered unicast MAC. Makers that build their UUIDs from the unit's
+    MAC (Hikvision's EPRs) show up by the registry itself, so no copied OUI list goes stale."""
+    facets: list[Facet] = [("", raw)]
+    found = _UUID_TAIL.match(raw.strip())
+    if found is None:
+        return facets
+    tail = found.group(1).lower()
+    if int(tail[:2], 16) & 0x01:  # a multicast bit: RFC 9562's random node, never a NIC
+        return facets
+    entry = oui.lookup(tail)
+    if entry is not None:
+        facets.append(("tail_registrant", entry.registrant))
+    return facets
+
+
 def recorder_channel_fields(raw: str) -> dict[str, object]:
     """The JSON object of a recorder.channel value (recorder_codec writes it); {} if not one."""
     try:
@@ -209,6 +230,8 @@ DECODERS: dict[str, Callable[[str], list[Facet]]] = {
     "dhip": _dhip,
     "mdns.txt": _mdns_txt,
     "mac": _mac,
+    "wsd.epr": _uuid_tail,
+    "ssdp.st": _uuid_tail,
     "recorder.channel": _recorder_channel,
 }
 

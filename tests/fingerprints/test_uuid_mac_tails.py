@@ -1,24 +1,81 @@
-"""UUIDs whose last group is a covered maker's MAC: one OUI list per maker, the same wherever
-a UUID is read (WS-Discovery EPRs, SSDP search targets).
+"""UUIDs whose last group is a covered maker's MAC, read through the IEEE registry itself.
 
-The fingerprint format has no shared lists, so the list is written once per channel; this
-keeps the copies equal, so an OUI added to one is not missing from the other.
+Hikvision builds its WS-Discovery EPR from the unit's MAC (the Haicam sample
+urn:uuid:aa85c000-6324-11b3-819e-5850ed1fe385, https://github.com/Haicam/Haicam/blob/HEAD/golang/libs/onvif/haicam_test/discoverytest.go),
+and a device answering ssdp:all names its own uuid:<UDN>. The rules read the registrant of that
+group, so a block IEEE assigned after the rules were written is still recognised; these tests pin
+that, and that a random UUID's tail is not taken for a NIC.
 """
 
 from __future__ import annotations
 
+from ipaddress import IPv4Address
+
 import pytest
 
+from camaudit.identify import decode, identify_hosts, oui
 from camaudit.identify.loader import Database
+from camaudit.models import Evidence, Verdict
 
-COPIES = {
-    "hikvision": ("wsd_epr::hikvision-epr-mac-tail", "ssdp_st::hikvision-st-uuid-mac-tail"),
-    "dahua": ("wsd_epr::dahua-epr-mac-tail", "ssdp_st::dahua-st-uuid-mac-tail"),
-}
+CHANNELS = ("wsd.epr", "ssdp.st")
+# fc:24:22 (Ezviz), b0:ff:0d (Hikvision) and 00:d9:8b (Huacheng) were missing from the OUI lists
+# these rules used to carry; the registry shipped with camaudit has them.
+LATE_BLOCKS = {"hikvision": ("fc2422", "b0ff0d"), "dahua": ("00d98b", "202c05")}
 
 
-@pytest.mark.parametrize("maker", sorted(COPIES))
-def test_every_copy_reads_the_same_ouis_for_the_same_maker(database: Database, maker: str) -> None:
-    rules = [database.rule(ref) for ref in COPIES[maker]]
-    assert len({rule.pattern for rule in rules}) == 1
-    assert {rule.facts.get("maker") for rule in rules} == {maker}
+def judged(database: Database, channel: str, value: str) -> tuple[str | None, Verdict]:
+    evidence = Evidence(host=IPv4Address("198.51.100.40"), channel=channel, value=value, probe="t")
+    [device] = identify_hosts([evidence], database)
+    return device.maker, device.verdict
+
+
+@pytest.mark.parametrize("channel", CHANNELS)
+@pytest.mark.parametrize(
+    ("maker", "block"), [(m, b) for m, blocks in sorted(LATE_BLOCKS.items()) for b in blocks]
+)
+def test_a_covered_makers_block_is_read_from_the_registry(
+    database: Database, channel: str, maker: str, block: str
+) -> None:
+    assert oui.lookup(block + "a1b2c3") is not None, "the shipped registry lacks the block"
+    value = f"uuid:4e4f4d00-d0c9-41b3-8110-{block}a1b2c3"
+    if channel == "wsd.epr":
+        value = "urn:" + value
+    assert judged(database, channel, value) == (maker, Verdict.LIKELY)
+
+
+@pytest.mark.parametrize("channel", CHANNELS)
+def test_a_tail_with_the_multicast_bit_is_a_random_node_not_a_nic(
+    database: Database, channel: str
+) -> None:
+    # 59:50:ed is 58:50:ed (Hikvision) with the multicast bit set: RFC 9562's random node ID.
+    value = "urn:uuid:aa85c000-6324-11b3-819e-5950ed1fe385"
+    assert not any(name == "tail_registrant" for name, _ in decode.facets(channel, value))
+    assert judged(database, channel, value)[0] is None
+
+
+@pytest.mark.parametrize("channel", CHANNELS)
+def test_an_unregistered_or_locally_administered_tail_names_nobody(
+    database: Database, channel: str
+) -> None:
+    for tail in ("5a50ed1fe385", "f847db4148a8"):
+        value = f"urn:uuid:919108f7-52d1-4320-9bac-{tail}"
+        assert judged(database, channel, value)[0] is None, tail
+
+
+def test_a_usn_keeps_its_uuid_tail() -> None:
+    """uuid:<UDN>::<type>, as an ST or USN is written, still has its tail read."""
+    found = decode.facets("ssdp.st", "uuid:5f5a69c2-e0ae-504f-829b-4c11bfc20b9d::upnp:rootdevice")
+    assert ("tail_registrant", "Zhejiang Dahua Technology Co., Ltd.") in found
+
+
+def test_the_rules_read_the_same_registrants_on_both_channels(database: Database) -> None:
+    patterns = {
+        channel: sorted(
+            rule.pattern
+            for item in database.files_for(channel)
+            for rule in item.rules
+            if rule.field == "tail_registrant"
+        )
+        for channel in CHANNELS
+    }
+    assert patterns["wsd.epr"] and patterns["wsd.epr"] == patterns["ssdp.st"]
