@@ -78,4 +78,5 @@ def test_the_rules_read_the_same_registrants_on_both_channels(database: Database
         )
         for channel in CHANNELS
     }
-    assert patterns["wsd.epr"] and patterns["wsd.epr"] == patterns["ssdp.st"]
+    assert patterns["wsd.epr"]
+    assert patterns["wsd.epr"] == patterns["ssdp.st"]
