@@ -26,9 +26,11 @@ _JSON_PAIR = re.compile(
     r'"([^"\\]{1,64})"\s*(?::|=>)\s*(?:"((?:[^"\\]|\\.){0,1024})"|(-?\d[\d.]*|true|false))'
 )
 _TOKEN = re.compile(r"\S+")
-# A UUID at the start of an EPR address or search target (optionally "urn:"), and its last group.
+# A UUID at the start of an EPR address or search target (optionally "urn:"), and its last group:
+# an RFC 9562 UUID, or the UPnP SDK's own "Upnp-<device>-1_0-<MAC>" form (Axis, Synology cameras).
 _UUID_TAIL = re.compile(
-    r"(?i)(?:urn:)?uuid:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-([0-9a-f]{12})(?![0-9a-f])"
+    r"(?i)(?:urn:)?uuid:(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}|Upnp-[\w.]{1,64}-\d_\d)"
+    r"-([0-9a-f]{12})(?![0-9a-f])"
 )
 
 

@@ -80,3 +80,14 @@ def test_the_rules_read_the_same_registrants_on_both_channels(database: Database
     }
     assert patterns["wsd.epr"]
     assert patterns["wsd.epr"] == patterns["ssdp.st"]
+
+
+def test_the_upnp_sdk_udn_tail_is_a_mac_too(database: Database) -> None:
+    """uuid:Upnp-<device>-1_0-<MAC>, the UDN libupnp cameras build (an Axis USN in
+    https://github.com/ivanempire/lighthouse/issues/4): a covered maker's block is read the same."""
+    assert judged(database, "ssdp.st", "uuid:Upnp-BasicDevice-1_0-5850ED1FE385") == (
+        "hikvision",
+        Verdict.LIKELY,
+    )
+    maker, verdict = judged(database, "ssdp.st", "uuid:Upnp-BasicDevice-1_0-B8A44F26437D")
+    assert (maker, verdict) == ("axis", Verdict.POSSIBLE)
