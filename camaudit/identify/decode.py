@@ -10,7 +10,12 @@ from dataclasses import replace
 
 from camaudit import xmlsafe
 from camaudit.identify import oui
-from camaudit.identify.vocabulary import LARGE_VALUE_CHARS, SMALL_VALUE_CHARS, value_limit
+from camaudit.identify.vocabulary import (
+    LARGE_CHANNELS,
+    LARGE_VALUE_CHARS,
+    SMALL_VALUE_CHARS,
+    value_limit,
+)
 from camaudit.identity import normalise_mac
 from camaudit.models import Evidence
 from camaudit.xmlsafe import local_name
@@ -297,8 +302,12 @@ def incompleteness(channel: str, value: str, found: list[Facet] | None = None) -
 
 
 def facets(channel: str, value: str) -> list[Facet]:
-    """Every (field, text) a rule on `channel` may match; the value is truncated first."""
+    """Every (field, text) a rule on `channel` may match; the value is truncated first, and a
+    one-line value loses the blanks around it (a header copied from another tool's output or a
+    padded title is the same value; rules are anchored, so the blanks would hide it)."""
     raw = value[: value_limit(channel)]
+    if channel not in LARGE_CHANNELS:
+        raw = raw.strip()
     return DECODERS.get(channel, _default)(raw)
 
 

@@ -122,6 +122,17 @@ class TestTextChannels:
         assert ("locally_administered", "true") in found
         assert not any(name == "registrant" for name, _ in found)
 
+    def test_a_one_line_value_loses_the_blanks_around_it(self) -> None:
+        """A Server line or realm pasted with padding is the same value to the anchored rules."""
+        assert facets("http.server", "  App-webs/ \t") == [("", "App-webs/")]
+        assert facets("http.www_authenticate", ' Digest realm="DVRNVRDVS" ')[0][1].startswith(
+            "Digest"
+        )
+
+    def test_a_document_keeps_its_blanks(self) -> None:
+        """Bodies and header blocks are searched as sent: their layout is evidence."""
+        assert facets("http.body", "  <html>\n")[0] == ("", "  <html>\n")
+
     def test_single_line_values_are_truncated_before_matching(self) -> None:
         """A hostile 1 MB Server header is cut to 1 KiB."""
         [(_, text)] = facets("http.server", "A" * 1_000_000)
