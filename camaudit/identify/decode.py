@@ -301,13 +301,44 @@ def incompleteness(channel: str, value: str, found: list[Facet] | None = None) -
     return check(raw, found if found is not None else facets(channel, value))
 
 
+# How values are often written by other tools and people: with their header name ("Server: ...",
+# "Location: ..."), a title in its tags, a DN in OpenSSL's "subject=C = CN, O = ..." spelling. The
+# rules are written against the bare value, so these spellings are reduced to it first.
+_HEADER_PREFIX = {
+    "http.server": "server",
+    "rtsp.server": "server",
+    "ssdp.server": "server",
+    "http.location": "location",
+    "rtsp.public": "public",
+    "ssdp.st": "st",
+}
+_TITLE_TAGS = re.compile(r"(?is)^<title\b[^>]{0,64}>\s*(.*?)\s*</title\s*>$")
+_DN_PREFIX = re.compile(r"(?i)^(?:subject|issuer)\s*[=:]\s*")
+_DN_EQUALS = re.compile(r"[ \t]*=[ \t]*")
+
+
+def bare_value(channel: str, raw: str) -> str:
+    """The value without the wrapping other tools write around it (see _HEADER_PREFIX)."""
+    name = _HEADER_PREFIX.get(channel)
+    if name is not None:
+        head, colon, rest = raw.partition(":")
+        return rest.strip() if colon and head.strip().lower() == name else raw
+    if channel == "http.title":
+        tagged = _TITLE_TAGS.match(raw)
+        return tagged.group(1) if tagged else raw
+    if channel in ("tls.subject", "tls.issuer"):
+        return _DN_EQUALS.sub("=", _DN_PREFIX.sub("", raw, count=1))
+    return raw
+
+
 def facets(channel: str, value: str) -> list[Facet]:
     """Every (field, text) a rule on `channel` may match; the value is truncated first, and a
-    one-line value loses the blanks around it (a header copied from another tool's output or a
-    padded title is the same value; rules are anchored, so the blanks would hide it)."""
+    one-line value loses the blanks and the wrapping around it (a header copied from another
+    tool's output or a padded title is the same value; rules are anchored, so either would hide
+    it)."""
     raw = value[: value_limit(channel)]
     if channel not in LARGE_CHANNELS:
-        raw = raw.strip()
+        raw = bare_value(channel, raw.strip())
     return DECODERS.get(channel, _default)(raw)
 
 

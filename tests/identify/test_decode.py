@@ -129,6 +129,23 @@ class TestTextChannels:
             "Digest"
         )
 
+    def test_a_value_written_with_its_header_name_is_the_bare_value(self) -> None:
+        """Server, Location, Public and ST lines as people paste them from a capture."""
+        assert facets("http.server", "Server: App-webs/") == [("", "App-webs/")]
+        assert facets("rtsp.server", "SERVER:Dahua Rtsp Server") == [("", "Dahua Rtsp Server")]
+        assert facets("http.location", "location: /doc/page/login.asp")[0] == (
+            "",
+            "/doc/page/login.asp",
+        )
+        # Only the channel's own header name: a Server value that merely has a colon stays whole.
+        assert facets("http.server", "Linux/3.10: App-webs/") == [("", "Linux/3.10: App-webs/")]
+
+    def test_a_title_in_its_tags_and_an_openssl_dn_are_reduced(self) -> None:
+        assert facets("http.title", "<TITLE> WEB SERVICE </TITLE>") == [("", "WEB SERVICE")]
+        assert facets("tls.subject", "subject=C = CN, O = Hikvision, CN = 198.51.100.7") == [
+            ("", "C=CN, O=Hikvision, CN=198.51.100.7")
+        ]
+
     def test_a_document_keeps_its_blanks(self) -> None:
         """Bodies and header blocks are searched as sent: their layout is evidence."""
         assert facets("http.body", "  <html>\n")[0] == ("", "  <html>\n")
