@@ -188,6 +188,39 @@ def _uuid_tail(raw: str) -> list[Facet]:
     return facets
 
 
+# A link-local IPv6 address whose interface id is a modified EUI-64 (RFC 4291 appendix A):
+# aabb:ccff:fedd:eeff holds the MAC aa:bb:cc:dd:ee:ff with the universal/local bit of aa flipped.
+_EUI64_LINK_LOCAL = re.compile(
+    r"(?i)\[fe80::([0-9a-f]{1,4}):([0-9a-f]{1,2})ff:fe([0-9a-f]{1,2}):([0-9a-f]{1,4})(?:%[^\]]*)?\]"
+)
+
+
+def eui64_mac(text: str) -> str | None:
+    """The MAC inside the first EUI-64 link-local address of `text`, or None."""
+    found = _EUI64_LINK_LOCAL.search(text)
+    if found is None:
+        return None
+    first, second, third, fourth = (
+        part.zfill(width) for part, width in zip(found.groups(), (4, 2, 2, 4))
+    )
+    octets = f"{int(first[:2], 16) ^ 0x02:02x}{first[2:]}{second}{third}{fourth}"
+    return ":".join(octets[i : i + 2] for i in range(0, 12, 2)).lower()
+
+
+def _xaddrs(raw: str) -> list[Facet]:
+    """The raw XAddrs, and the MAC an EUI-64 link-local address in them carries, with its IEEE
+    registrant when that MAC is registered and unicast."""
+    facets: list[Facet] = [("", raw)]
+    mac = eui64_mac(raw)
+    if mac is None or int(mac[:2], 16) & 0x01:
+        return facets
+    facets.append(("eui64_mac", mac))
+    entry = oui.lookup(mac)
+    if entry is not None:
+        facets.append(("eui64_registrant", entry.registrant))
+    return facets
+
+
 def recorder_channel_fields(raw: str) -> dict[str, object]:
     """The JSON object of a recorder.channel value (recorder_codec writes it); {} if not one."""
     try:
@@ -239,6 +272,7 @@ DECODERS: dict[str, Callable[[str], list[Facet]]] = {
     "mac": _mac,
     "wsd.epr": _uuid_tail,
     "ssdp.st": _uuid_tail,
+    "wsd.xaddrs": _xaddrs,
     "recorder.channel": _recorder_channel,
 }
 

@@ -90,24 +90,25 @@ def test_a_makers_own_mac_block_is_likely_never_confirmed(
     assert (device.maker, device.verdict) == (maker, Verdict.LIKELY)
 
 
-# The same blocks carried inside a reply, where the maker builds its UUIDs from the unit's MAC:
-# the MAC weighs what it weighs seen by ARP, no more.
-OWN_BLOCK_IN_A_UUID = [
+# The same blocks carried inside a reply: a UUID the maker builds from the unit's MAC, an EUI-64
+# link-local address. The MAC weighs what it weighs seen by ARP, no more.
+OWN_BLOCK_IN_A_REPLY = [
     ("wsd.epr", "urn:uuid:aa85c000-6324-11b3-819e-5850ed1fe385", "hikvision"),
     ("ssdp.st", "uuid:5f5a69c2-e0ae-504f-829b-4c11bfc20b9d", "dahua"),
+    ("wsd.xaddrs", "http://[fe80::5a50:edff:fe1f:e385]/onvif/device_service", "hikvision"),
 ]
 
 
-@pytest.mark.parametrize(("channel", "value", "maker"), OWN_BLOCK_IN_A_UUID)
-def test_a_makers_own_block_in_a_uuid_is_likely_never_confirmed(
+@pytest.mark.parametrize(("channel", "value", "maker"), OWN_BLOCK_IN_A_REPLY)
+def test_a_makers_own_block_in_a_reply_is_likely_never_confirmed(
     channel: str, value: str, maker: str, database: Database
 ) -> None:
     device = identify_alone(database, (channel, value))
     assert (device.maker, device.verdict) == (maker, Verdict.LIKELY)
 
 
-# Weak signals: an OEM's MAC prefix, a bare port, a generic server name, an OUI leaked through an
-# IPv6 address, a UUID whose tail is no covered maker's block. Each must stay below LIKELY alone.
+# Weak signals: an OEM's MAC prefix, a bare port, a generic server name, a MAC inside an IPv6
+# address or a UUID that is no covered maker's block. Each must stay below LIKELY alone.
 WEAK_ALONE = [
     ("mac", "1c:4d:89:00:00:01"),  # Hangzhou Huacheng Network Technology (Imou link unverified)
     ("mac", "00:1f:54:a9:2e:58"),  # Lorex Technology
@@ -118,7 +119,7 @@ WEAK_ALONE = [
     ("http.server", "uc-httpd 1.0.0"),
     ("rtsp.server", "Rtsp Server/2.0"),
     ("rtsp.public", "OPTIONS, DESCRIBE, SETUP, PLAY, TEARDOWN, PAUSE"),
-    ("wsd.xaddrs", "http://[fe80::5a50:edff:fe1f:e385]/onvif/device_service"),
+    ("wsd.xaddrs", "http://[fe80::217:c8ff:feaa:bbcc]/onvif/device_service"),  # Kyocera block
     ("wsd.epr", "urn:uuid:aa85c000-6324-11b3-819e-0017c8aabbcc"),
     ("wsd.types", "dn:NetworkVideoTransmitter tds:Device"),
     ("http.headers", "HTTP/1.1 200 OK\r\nCONNECTION: close\r\n"),

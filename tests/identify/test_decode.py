@@ -146,6 +146,16 @@ class TestTextChannels:
             ("", "C=CN, O=Hikvision, CN=198.51.100.7")
         ]
 
+    def test_an_eui64_link_local_xaddr_yields_its_mac_and_registrant(self) -> None:
+        """RFC 4291 appendix A: ff:fe in the middle, the universal/local bit flipped back."""
+        found = facets("wsd.xaddrs", "http://[fe80::4e11:bfff:fec2:b9d]/onvif/device_service")
+        assert ("eui64_mac", "4c:11:bf:c2:0b:9d") in found
+        assert ("eui64_registrant", "Zhejiang Dahua Technology Co., Ltd.") in found
+        # A privacy address has no ff:fe, so no MAC is read from it.
+        assert facets("wsd.xaddrs", "http://[fe80::1234:5678:9abc:def0]/x") == [
+            ("", "http://[fe80::1234:5678:9abc:def0]/x")
+        ]
+
     def test_a_document_keeps_its_blanks(self) -> None:
         """Bodies and header blocks are searched as sent: their layout is evidence."""
         assert facets("http.body", "  <html>\n")[0] == ("", "  <html>\n")
