@@ -201,7 +201,7 @@ def eui64_mac(text: str) -> str | None:
     if found is None:
         return None
     first, second, third, fourth = (
-        part.zfill(width) for part, width in zip(found.groups(), (4, 2, 2, 4))
+        part.zfill(width) for part, width in zip(found.groups(), (4, 2, 2, 4), strict=True)
     )
     octets = f"{int(first[:2], 16) ^ 0x02:02x}{first[2:]}{second}{third}{fourth}"
     return ":".join(octets[i : i + 2] for i in range(0, 12, 2)).lower()
