@@ -221,6 +221,28 @@ def _xaddrs(raw: str) -> list[Facet]:
     return facets
 
 
+# Where a reply body states the device's model: an XML element or JSON key named for it, or a CGI
+# "type=" line (ISAPI deviceInfo, ONVIF and UPnP documents, Dahua JSON and magicBox replies).
+_BODY_MODEL = re.compile(
+    r"<(?:[A-Za-z]{1,10}:)?(?:model|Model|modelName|deviceModel)>\s*([^<>\s][^<>]{1,40}?)\s*</"
+    r'|"(?:model|modelName|deviceModel|DeviceType|deviceType)"\s*:\s*"([^"\\]{2,41})"'
+    r"|(?m:^(?:type|deviceType)=([^\r\n=]{2,41})\r?$)"
+)
+MAX_STATED_MODELS = 8
+
+
+def _body(raw: str) -> list[Facet]:
+    """The body, and each model it states (field "stated_model"), so the model grammars can
+    read a part number whatever document carried it."""
+    facets: list[Facet] = [("", raw)]
+    for found in _BODY_MODEL.finditer(raw):
+        text = next(group for group in found.groups() if group is not None)
+        facets.append(("stated_model", text.strip()))
+        if len(facets) > MAX_STATED_MODELS:
+            break
+    return facets
+
+
 def recorder_channel_fields(raw: str) -> dict[str, object]:
     """The JSON object of a recorder.channel value (recorder_codec writes it); {} if not one."""
     try:
@@ -273,6 +295,7 @@ DECODERS: dict[str, Callable[[str], list[Facet]]] = {
     "wsd.epr": _uuid_tail,
     "ssdp.st": _uuid_tail,
     "wsd.xaddrs": _xaddrs,
+    "http.body": _body,
     "recorder.channel": _recorder_channel,
 }
 

@@ -156,6 +156,22 @@ class TestTextChannels:
             ("", "http://[fe80::1234:5678:9abc:def0]/x")
         ]
 
+    def test_a_body_states_its_model_in_xml_json_or_cgi_lines(self) -> None:
+        """Each stated model is a facet for the model grammars; prose and empty values are not."""
+        assert ("stated_model", "DS-2CD2142FWD-I") in facets(
+            "http.body", "<DeviceInfo><model> DS-2CD2142FWD-I </model></DeviceInfo>"
+        )
+        assert ("stated_model", "IPC-HDW5421S") in facets(
+            "http.body", '{"DeviceType":"IPC-HDW5421S"}'
+        )
+        assert ("stated_model", "IPC-HDW4631C-A") in facets(
+            "http.body", "sn=1\r\ntype=IPC-HDW4631C-A\r\n"
+        )
+        assert not any(
+            name == "stated_model"
+            for name, _ in facets("http.body", '<p>type the model</p>{"model":""}')
+        )
+
     def test_a_document_keeps_its_blanks(self) -> None:
         """Bodies and header blocks are searched as sent: their layout is evidence."""
         assert facets("http.body", "  <html>\n")[0] == ("", "  <html>\n")
