@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import urllib.parse
@@ -9,7 +10,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 
 from camaudit import xmlsafe
-from camaudit.identify import oui
+from camaudit.identify import oui, vocabulary
 from camaudit.identify.vocabulary import (
     LARGE_CHANNELS,
     LARGE_VALUE_CHARS,
@@ -243,6 +244,100 @@ def _body(raw: str) -> list[Facet]:
     return facets
 
 
+# Words a company name ends with that say nothing of whose it is ("Xiamen Yealink Network
+# Technology Co.,Ltd" is Yealink). Stripped from the end of a label before it is compared with
+# the maker names, never from the middle.
+_COMPANY_TAIL = frozenset(
+    [
+        "inc",
+        "incorporated",
+        "ltd",
+        "limited",
+        "llc",
+        "co",
+        "corp",
+        "corporation",
+        "company",
+        "gmbh",
+        "ag",
+        "kg",
+        "sa",
+        "srl",
+        "spa",
+        "sp",
+        "z",
+        "o",
+        "bv",
+        "nv",
+        "ab",
+        "oy",
+        "as",
+        "plc",
+        "pty",
+        "kk",
+        "technology",
+        "technologies",
+        "tech",
+        "electronics",
+        "electronic",
+        "systems",
+        "network",
+        "networks",
+        "communications",
+        "international",
+        "group",
+        "holdings",
+        "solutions",
+        "industries",
+        "security",
+        "digital",
+    ]
+)
+_LABEL_WORD = re.compile(r"[a-z0-9]+")
+# A place some registrants put before or after the name ("Shenzhen Reolink", "Yealink(Xiamen)").
+_PLACE_HEAD = frozenset(
+    ["shenzhen", "hangzhou", "xiamen", "zhejiang", "guangzhou", "beijing", "shanghai"]
+)
+
+
+def label_words(label: str) -> tuple[str, ...]:
+    """A label's words, lower-case, without a Chinese city or province before or after the name
+    ("Yealink(Xiamen) Network Technology") and without the company-form words at its end."""
+    words = _LABEL_WORD.findall(label.lower().replace("&", " "))
+    while words and words[0] in _PLACE_HEAD:
+        words = words[1:]
+    while words and (words[-1] in _COMPANY_TAIL or words[-1] in _PLACE_HEAD):
+        words = words[:-1]
+    return tuple(words)
+
+
+@functools.lru_cache(maxsize=1)
+def _maker_names() -> dict[tuple[str, ...], str]:
+    names: dict[tuple[str, ...], str] = {}
+    for maker, display in vocabulary.load_identifiers().makers.items():
+        for name in (display, maker.replace("-", " ")):
+            words = label_words(name)
+            if words:
+                names.setdefault(words, maker)
+    return names
+
+
+def _brand(raw: str) -> list[Facet]:
+    """The label, and the maker whose own name it is once a leading city and the company form are
+    set aside (field "maker_name"): a company name no brand rule knows, as OUI registrants and
+    certificate organisations are written, still names a maker listed in identifiers/makers.txt."""
+    facets: list[Facet] = [("", raw)]
+    words = label_words(raw)
+    # Only a name written as a company's ("... Co.,Ltd", "Shenzhen ..."): a bare word such as a
+    # product or software name is left to the curated brand rules.
+    if words == tuple(_LABEL_WORD.findall(raw.lower().replace("&", " "))):
+        return facets
+    maker = _maker_names().get(words)
+    if maker is not None:
+        facets.append(("maker_name", maker))
+    return facets
+
+
 def recorder_channel_fields(raw: str) -> dict[str, object]:
     """The JSON object of a recorder.channel value (recorder_codec writes it); {} if not one."""
     try:
@@ -296,6 +391,7 @@ DECODERS: dict[str, Callable[[str], list[Facet]]] = {
     "ssdp.st": _uuid_tail,
     "wsd.xaddrs": _xaddrs,
     "http.body": _body,
+    "brand": _brand,
     "recorder.channel": _recorder_channel,
 }
 

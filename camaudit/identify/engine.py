@@ -94,11 +94,25 @@ def _matched(channel: str, value: str, database: Database) -> tuple[tuple[Match,
             match = _first_match(item, channel, field, text, database)
             if match is not None:
                 matches.append(match)
+    matches = _without_fallbacks(matches)
     gap = decode.incompleteness(channel, value, found) if matches else ""
     if len(cache) >= MATCH_CACHE_ENTRIES:
         cache.clear()
     result = cache[(channel, value)] = (tuple(matches), gap)
     return result
+
+
+# Facets read only when no rule recognised the value itself: a label's bare maker name
+# (decode._brand) must not contradict a brand rule that knows the label ("Lorex" is Dahua-made).
+FALLBACK_FIELDS = frozenset({"maker_name"})
+
+
+def _without_fallbacks(matches: list[Match]) -> list[Match]:
+    if any(m.field in FALLBACK_FIELDS for m in matches) and any(
+        m.field not in FALLBACK_FIELDS for m in matches
+    ):
+        return [m for m in matches if m.field not in FALLBACK_FIELDS]
+    return matches
 
 
 def match_evidence(evidence: Iterable[Evidence], database: Database) -> list[Hit]:

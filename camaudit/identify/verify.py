@@ -156,10 +156,14 @@ def _claims(facts: dict[str, str] | None, database: Database) -> bool:
         return True
     channel_of = {fact: channel for channel, fact in DERIVED_FROM_FACT.items()}
     return any(
-        derived.apply(value) is not None
+        derived.apply(text) is not None
         for fact, value in labels.items()
         for derived in database.rules()
         if derived.channel == channel_of[fact]
+        # A field rule reads only what the decoder gives it: the label itself is no field text.
+        for text in (
+            decode.iter_fields(derived.channel, value, derived.field) if derived.field else (value,)
+        )
     )
 
 
