@@ -297,6 +297,7 @@ _LABEL_WORD = re.compile(r"[a-z0-9]+")
 # A place some registrants put before or after the name ("Shenzhen Reolink", "Yealink(Xiamen)").
 _PLACE_HEAD = frozenset(
     ["shenzhen", "hangzhou", "xiamen", "zhejiang", "guangzhou", "beijing", "shanghai"]
+    + ["china", "korea", "japan", "taiwan", "usa", "america", "europe", "germany", "uk"]
 )
 
 
