@@ -294,26 +294,28 @@ _COMPANY_TAIL = frozenset(
     ]
 )
 _LABEL_WORD = re.compile(r"[a-z0-9]+")
-# A place some registrants put before or after the name ("Shenzhen Reolink", "Yealink(Xiamen)").
-_PLACE_HEAD = frozenset(
+# Places some registrants write before or after the name ("Shenzhen Reolink", "Yealink(Xiamen)",
+# "Honeywell Co., Ltd. (KOREA)").
+_PLACES = frozenset(
     ["shenzhen", "hangzhou", "xiamen", "zhejiang", "guangzhou", "beijing", "shanghai"]
     + ["china", "korea", "japan", "taiwan", "usa", "america", "europe", "germany", "uk"]
 )
 
 
 def label_words(label: str) -> tuple[str, ...]:
-    """A label's words, lower-case, without a Chinese city or province before or after the name
-    ("Yealink(Xiamen) Network Technology") and without the company-form words at its end."""
+    """A label's words, lower-case, without a place before or after the name ("Yealink(Xiamen)
+    Network Technology") and without the company-form words at its end."""
     words = _LABEL_WORD.findall(label.lower().replace("&", " "))
-    while words and words[0] in _PLACE_HEAD:
+    while words and words[0] in _PLACES:
         words = words[1:]
-    while words and (words[-1] in _COMPANY_TAIL or words[-1] in _PLACE_HEAD):
+    while words and (words[-1] in _COMPANY_TAIL or words[-1] in _PLACES):
         words = words[:-1]
     return tuple(words)
 
 
 @functools.lru_cache(maxsize=1)
 def _maker_names() -> dict[tuple[str, ...], str]:
+    """The shipped makers (identifiers/makers.txt) by the words of their names and ids."""
     names: dict[tuple[str, ...], str] = {}
     for maker, display in vocabulary.load_identifiers().makers.items():
         for name in (display, maker.replace("-", " ")):
