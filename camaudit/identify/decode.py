@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import ipaddress
 import json
 import re
 import urllib.parse
@@ -172,40 +173,50 @@ def _mac(raw: str) -> list[Facet]:
     return facets
 
 
+def _is_unicast(mac: str) -> bool:
+    """No multicast bit: a MAC with it set is a random node (RFC 9562), never a NIC."""
+    return not int(mac.replace(":", "")[:2], 16) & 0x01
+
+
+def _unicast_registrant(mac: str) -> str | None:
+    """The IEEE registrant of a MAC found inside a reply, when it is a registered, globally
+    administered unicast address."""
+    if not _is_unicast(mac):
+        return None
+    entry = oui.lookup(mac)
+    return entry.registrant if entry is not None else None
+
+
 def _uuid_tail(raw: str) -> list[Facet]:
     """The raw value, and the IEEE registrant of its UUID's last group when that group is a
-    registered, globally administered unicast MAC. Makers that build their UUIDs from the unit's
-    MAC (Hikvision's EPRs) show up by the registry itself, so no copied OUI list goes stale."""
+    registered unicast MAC. Makers that build their UUIDs from the unit's MAC (Hikvision's EPRs)
+    show up by the registry itself, so no copied OUI list goes stale."""
     facets: list[Facet] = [("", raw)]
     found = _UUID_TAIL.match(raw.strip())
-    if found is None:
-        return facets
-    tail = found.group(1).lower()
-    if int(tail[:2], 16) & 0x01:  # a multicast bit: RFC 9562's random node, never a NIC
-        return facets
-    entry = oui.lookup(tail)
-    if entry is not None:
-        facets.append(("tail_registrant", entry.registrant))
+    registrant = _unicast_registrant(found.group(1)) if found else None
+    if registrant is not None:
+        facets.append(("tail_registrant", registrant))
     return facets
 
 
-# A link-local IPv6 address whose interface id is a modified EUI-64 (RFC 4291 appendix A):
-# aabb:ccff:fedd:eeff holds the MAC aa:bb:cc:dd:ee:ff with the universal/local bit of aa flipped.
-_EUI64_LINK_LOCAL = re.compile(
-    r"(?i)\[fe80::([0-9a-f]{1,4}):([0-9a-f]{1,2})ff:fe([0-9a-f]{1,2}):([0-9a-f]{1,4})(?:%[^\]]*)?\]"
-)
+# A bracketed link-local IPv6 address in a URL, with an optional zone.
+_LINK_LOCAL_HOST = re.compile(r"(?i)\[(fe80:[0-9a-f:]{2,36})(?:%[^\]]*)?\]")
 
 
 def eui64_mac(text: str) -> str | None:
-    """The MAC inside the first EUI-64 link-local address of `text`, or None."""
-    found = _EUI64_LINK_LOCAL.search(text)
+    """The MAC inside the first link-local address of `text` whose interface id is a modified
+    EUI-64 (RFC 4291 appendix A: ff:fe in the middle, the universal/local bit flipped), or None."""
+    found = _LINK_LOCAL_HOST.search(text)
     if found is None:
         return None
-    first, second, third, fourth = (
-        part.zfill(width) for part, width in zip(found.groups(), (4, 2, 2, 4), strict=True)
-    )
-    octets = f"{int(first[:2], 16) ^ 0x02:02x}{first[2:]}{second}{third}{fourth}"
-    return ":".join(octets[i : i + 2] for i in range(0, 12, 2)).lower()
+    try:
+        interface = ipaddress.IPv6Address(found.group(1)).packed[8:]
+    except ValueError:
+        return None
+    if interface[3:5] != b"\xff\xfe":
+        return None
+    octets = (interface[0] ^ 0x02, *interface[1:3], *interface[5:8])
+    return ":".join(f"{octet:02x}" for octet in octets)
 
 
 def _xaddrs(raw: str) -> list[Facet]:
@@ -213,12 +224,12 @@ def _xaddrs(raw: str) -> list[Facet]:
     registrant when that MAC is registered and unicast."""
     facets: list[Facet] = [("", raw)]
     mac = eui64_mac(raw)
-    if mac is None or int(mac[:2], 16) & 0x01:
+    if mac is None or not _is_unicast(mac):
         return facets
     facets.append(("eui64_mac", mac))
-    entry = oui.lookup(mac)
-    if entry is not None:
-        facets.append(("eui64_registrant", entry.registrant))
+    registrant = _unicast_registrant(mac)
+    if registrant is not None:
+        facets.append(("eui64_registrant", registrant))
     return facets
 
 
@@ -302,15 +313,23 @@ _PLACES = frozenset(
 )
 
 
+def _words(label: str) -> list[str]:
+    return _LABEL_WORD.findall(label.lower().replace("&", " "))
+
+
+def _without_company_form(words: list[str]) -> tuple[str, ...]:
+    start, end = 0, len(words)
+    while start < end and words[start] in _PLACES:
+        start += 1
+    while end > start and (words[end - 1] in _COMPANY_TAIL or words[end - 1] in _PLACES):
+        end -= 1
+    return tuple(words[start:end])
+
+
 def label_words(label: str) -> tuple[str, ...]:
     """A label's words, lower-case, without a place before or after the name ("Yealink(Xiamen)
     Network Technology") and without the company-form words at its end."""
-    words = _LABEL_WORD.findall(label.lower().replace("&", " "))
-    while words and words[0] in _PLACES:
-        words = words[1:]
-    while words and (words[-1] in _COMPANY_TAIL or words[-1] in _PLACES):
-        words = words[:-1]
-    return tuple(words)
+    return _without_company_form(_words(label))
 
 
 @functools.lru_cache(maxsize=1)
@@ -325,17 +344,22 @@ def _maker_names() -> dict[tuple[str, ...], str]:
     return names
 
 
+# Fields read only when no rule matched the value itself (engine._without_fallbacks): the maker a
+# company-form label names must not contradict a brand rule that knows the label (Lorex units are
+# Dahua-made, though "Lorex Technology Inc." is Lorex's own company name).
+FALLBACK_FIELDS = frozenset({"maker_name"})
+
+
 def _brand(raw: str) -> list[Facet]:
     """The label, and the maker whose own name it is once a leading city and the company form are
     set aside (field "maker_name"): a company name no brand rule knows, as OUI registrants and
     certificate organisations are written, still names a maker listed in identifiers/makers.txt."""
     facets: list[Facet] = [("", raw)]
-    words = label_words(raw)
+    words = _words(raw)
+    name = _without_company_form(words)
     # Only a name written as a company's ("... Co.,Ltd", "Shenzhen ..."): a bare word such as a
     # product or software name is left to the curated brand rules.
-    if words == tuple(_LABEL_WORD.findall(raw.lower().replace("&", " "))):
-        return facets
-    maker = _maker_names().get(words)
+    maker = _maker_names().get(name) if len(name) < len(words) else None
     if maker is not None:
         facets.append(("maker_name", maker))
     return facets

@@ -102,19 +102,11 @@ def _matched(channel: str, value: str, database: Database) -> tuple[tuple[Match,
     return result
 
 
-# Facets read only when no rule recognised the value itself: the maker a company-form label
-# names (decode._brand) must not contradict a brand rule that knows the label (Lorex units are
-# Dahua-made, though "Lorex Technology Inc." is Lorex's own company name).
-FALLBACK_FIELDS = frozenset({"maker_name"})
-
-
 def _without_fallbacks(matches: list[Match]) -> list[Match]:
-    """The matches, less those on fallback fields when any other rule matched too."""
-    if any(m.field in FALLBACK_FIELDS for m in matches) and any(
-        m.field not in FALLBACK_FIELDS for m in matches
-    ):
-        return [m for m in matches if m.field not in FALLBACK_FIELDS]
-    return matches
+    """The matches, less those on fallback fields (decode.FALLBACK_FIELDS) when any other rule
+    matched too."""
+    kept = [m for m in matches if m.field not in decode.FALLBACK_FIELDS]
+    return kept if kept else matches
 
 
 def match_evidence(evidence: Iterable[Evidence], database: Database) -> list[Hit]:

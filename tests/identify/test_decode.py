@@ -151,6 +151,10 @@ class TestTextChannels:
         found = facets("wsd.xaddrs", "http://[fe80::4e11:bfff:fec2:b9d]/onvif/device_service")
         assert ("eui64_mac", "4c:11:bf:c2:0b:9d") in found
         assert ("eui64_registrant", "Zhejiang Dahua Technology Co., Ltd.") in found
+        # The uncompressed spelling, with a zone, is the same address.
+        assert ("eui64_mac", "58:50:ed:1f:e3:85") in facets(
+            "wsd.xaddrs", "http://[fe80:0:0:0:5a50:edff:fe1f:e385%25eth0]/onvif/device_service"
+        )
         # A privacy address has no ff:fe, so no MAC is read from it.
         assert facets("wsd.xaddrs", "http://[fe80::1234:5678:9abc:def0]/x") == [
             ("", "http://[fe80::1234:5678:9abc:def0]/x")
