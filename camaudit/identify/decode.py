@@ -159,8 +159,19 @@ def _mdns_txt(raw: str) -> list[Facet]:
     return facets
 
 
+# One MAC written inside a line of another tool's output: "HWaddr 44:19:b6:...", "link/ether ...",
+# "Physical Address. . . : 44-19-B6-...". Only colon or dash octets: the first such address is
+# the interface's own (ip prints the broadcast address after it).
+_MAC_IN_LINE = re.compile(
+    r"(?<![0-9A-Fa-f:-])[0-9A-Fa-f]{1,2}([:-])(?:[0-9A-Fa-f]{1,2}\1){4}[0-9A-Fa-f]{1,2}(?![0-9A-Fa-f:-])"
+)
+
+
 def _mac(raw: str) -> list[Facet]:
     normal = normalise_mac(raw)
+    if normal is None and "\n" not in raw:
+        written = _MAC_IN_LINE.search(raw)
+        normal = normalise_mac(written.group(0)) if written else None
     if normal is None:
         return [("", raw.strip().lower())]
     facets: list[Facet] = [("", normal)]
@@ -301,6 +312,8 @@ _COMPANY_TAIL = frozenset(
         "solutions",
         "industries",
         "security",
+        "center",
+        "centre",
         "digital",
     ]
 )
@@ -484,31 +497,50 @@ def incompleteness(channel: str, value: str, found: list[Facet] | None = None) -
 # How values are often written by other tools and people: with their header name ("Server: ...",
 # "Location: ..."), a title in its tags, a DN in OpenSSL's "subject=C = CN, O = ..." spelling. The
 # rules are written against the bare value, so these spellings are reduced to it first.
-_HEADER_PREFIX = {
-    "http.server": "server",
-    "rtsp.server": "server",
-    "ssdp.server": "server",
-    "http.location": "location",
-    "rtsp.public": "public",
-    "ssdp.st": "st",
+_HEADER_PREFIX: dict[str, tuple[str, ...]] = {
+    "http.server": ("server",),
+    "rtsp.server": ("server",),
+    "ssdp.server": ("server",),
+    "http.location": ("location",),
+    "rtsp.public": ("public",),
+    # The ssdp.st channel holds an M-SEARCH reply's ST or USN, or a NOTIFY's NT (UPnP Device
+    # Architecture 2.0 section 1.3): people quote any of the three with its name.
+    "ssdp.st": ("st", "usn", "nt"),
 }
 _TITLE_TAGS = re.compile(r"(?is)^<title\b[^>]{0,64}>\s*(.*?)\s*</title\s*>$")
 _DN_PREFIX = re.compile(r"(?i)^(?:subject|issuer)\s*[=:]\s*")
+# net-snmp's snmpget/snmpwalk print "SNMPv2-MIB::sysDescr.0 = STRING: text" (or the numeric OID
+# 1.3.6.1.2.1.1.1.0, or "iso.3.6..." when the MIB is not loaded), often with the text in quotes.
+_SNMP_SYSDESCR_PREFIX = re.compile(
+    r"(?i)^(?:[\w-]+::)?(?:sysDescr|(?:iso|\.?1)\.3\.6\.1\.2\.1\.1\.1)(?:\.0)?\s*=\s*"
+    r"(?:STRING:\s*)?"
+)
 _DN_EQUALS = re.compile(r"[ \t]*=[ \t]*")
 
 
 def bare_value(channel: str, raw: str) -> str:
     """The value without the wrapping other tools write around it (see _HEADER_PREFIX)."""
-    name = _HEADER_PREFIX.get(channel)
-    if name is not None:
+    names = _HEADER_PREFIX.get(channel)
+    if names is not None:
         head, colon, rest = raw.partition(":")
-        return rest.strip() if colon and head.strip().lower() == name else raw
+        return rest.strip() if colon and head.strip().lower() in names else raw
     if channel == "http.title":
         tagged = _TITLE_TAGS.match(raw)
         return tagged.group(1) if tagged else raw
     if channel in ("tls.subject", "tls.issuer"):
         return _DN_EQUALS.sub("=", _DN_PREFIX.sub("", raw, count=1))
+    if channel == "snmp.sysdescr":
+        return (
+            _unquoted(_SNMP_SYSDESCR_PREFIX.sub("", raw, count=1))
+            if _SNMP_SYSDESCR_PREFIX.match(raw)
+            else raw
+        )
     return raw
+
+
+def _unquoted(text: str) -> str:
+    text = text.strip()
+    return text[1:-1] if len(text) >= 2 and text[0] == text[-1] == '"' else text
 
 
 def facets(channel: str, value: str) -> list[Facet]:

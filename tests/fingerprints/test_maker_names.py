@@ -27,6 +27,7 @@ def maker_of(database: Database, channel: str, value: str) -> str | None:
         ("Xiamen Yealink Network Technology Co.,Ltd", "yealink"),
         ("Novus Security Sp. z o.o.", "novus"),
         ("Fortinet, Inc.", "fortinet"),
+        ("ABUS Security-Center GmbH & Co. KG", "abus"),
     ],
 )
 def test_a_company_name_names_its_maker(registrant: str, maker: str) -> None:

@@ -130,15 +130,37 @@ class TestTextChannels:
         )
 
     def test_a_value_written_with_its_header_name_is_the_bare_value(self) -> None:
-        """Server, Location, Public and ST lines as people paste them from a capture."""
+        """Server, Location, Public, ST, USN and NT lines as people paste them from a capture."""
         assert facets("http.server", "Server: App-webs/") == [("", "App-webs/")]
         assert facets("rtsp.server", "SERVER:Dahua Rtsp Server") == [("", "Dahua Rtsp Server")]
         assert facets("http.location", "location: /doc/page/login.asp")[0] == (
             "",
             "/doc/page/login.asp",
         )
+        # An SSDP reply's ST, USN or NT, each with its name, is the bare value.
+        usn = "uuid:2f402f80-da50-11e1-9b23-001788255acc::upnp:rootdevice"
+        assert facets("ssdp.st", f"USN: {usn}")[0] == ("", usn)
+        assert facets("ssdp.st", "NT:upnp:rootdevice")[0] == ("", "upnp:rootdevice")
         # Only the channel's own header name: a Server value that merely has a colon stays whole.
         assert facets("http.server", "Linux/3.10: App-webs/") == [("", "Linux/3.10: App-webs/")]
+
+    def test_net_snmp_output_is_the_bare_sysdescr(self) -> None:
+        """snmpget prints the OID and the type before the text; with or without the MIB loaded."""
+        text = "Linux DS-2CD2032-I 3.0.8"
+        assert facets("snmp.sysdescr", f"SNMPv2-MIB::sysDescr.0 = STRING: {text}") == [("", text)]
+        assert facets("snmp.sysdescr", f'iso.3.6.1.2.1.1.1.0 = STRING: "{text}"') == [("", text)]
+        assert facets("snmp.sysdescr", f".1.3.6.1.2.1.1.1.0 = STRING: {text}") == [("", text)]
+        # A sysDescr that merely has an equals sign is left whole.
+        assert facets("snmp.sysdescr", "Build = 5") == [("", "Build = 5")]
+
+    def test_a_mac_inside_a_line_of_tool_output_is_read(self) -> None:
+        """ifconfig, ip and ipconfig lines: the interface's own address, not the broadcast one."""
+        hik = ("", "44:19:b6:4b:f1:a2")
+        assert facets("mac", "HWaddr 44:19:B6:4B:F1:A2")[0] == hik
+        assert facets("mac", "link/ether 44:19:b6:4b:f1:a2 brd ff:ff:ff:ff:ff:ff")[0] == hik
+        assert facets("mac", "Physical Address. . . : 44-19-B6-4B-F1-A2")[0] == hik
+        # Words with colons but no address stay as they were.
+        assert facets("mac", "ab:cd") == [("", "ab:cd")]
 
     def test_a_title_in_its_tags_and_an_openssl_dn_are_reduced(self) -> None:
         assert facets("http.title", "<TITLE> WEB SERVICE </TITLE>") == [("", "WEB SERVICE")]
