@@ -413,11 +413,42 @@ def canonical_challenge(raw: str) -> str:
     return _BARE_OR_SINGLE.sub(lambda m: f'realm="{m[1] if m[1] is not None else m[2]}"', text, 1)
 
 
+# How a header block arrives when someone pasted it rather than a probe recording it: curl -v puts
+# "< " before each response line (and "> ", "* " before its own request and notes), nmap's
+# http-headers script "|   " and "|_  ", wget -S two spaces; Python's requests prints a dict. The
+# header rules are written against the block as the device sent it, so these are undone first.
+_PASTED_LINE = re.compile(r"(?m)^(?:< |> |\* |\|[ _]|[ \t]+[A-Za-z])")
+_PASTED_PREFIX = re.compile(r"^(?:< ?|\|_?[ \t]*|[ \t]+)")
+_TOOL_LINE = ("> ", "* ", "{ ", "} ")
+_DICT_ITEM = re.compile(r"""(['"])([A-Za-z][A-Za-z0-9-]{0,63})\1\s*:\s*(['"])(.*?)(?<!\\)\3""")
+
+
+def header_block(raw: str) -> str:
+    """An http.headers value as the device sent it: the status line and headers, one per line."""
+    if raw.lstrip()[:1] == "{" or raw.startswith("CaseInsensitiveDict("):
+        items = _DICT_ITEM.findall(raw[: value_limit("http.headers")])
+        if items:
+            return "".join(f"{name}: {value}\r\n" for _, name, _, value in items)
+    if not _PASTED_LINE.search(raw):
+        return raw
+    kept = []
+    for line in raw.splitlines(keepends=True):
+        if line.startswith(_TOOL_LINE) or line.strip() in (">", "*", "<"):
+            continue
+        kept.append(_PASTED_PREFIX.sub("", line, count=1))
+    return "".join(kept)
+
+
+def _headers(raw: str) -> list[Facet]:
+    return [("", header_block(raw))]
+
+
 def _challenge(raw: str) -> list[Facet]:
     return [("", canonical_challenge(raw))]
 
 
 DECODERS: dict[str, Callable[[str], list[Facet]]] = {
+    "http.headers": _headers,
     "http.www_authenticate": _challenge,
     "rtsp.www_authenticate": _challenge,
     "wsd.scopes": _wsd_scopes,
@@ -609,7 +640,7 @@ def same_kind_as_evidence(items: Sequence[Evidence]) -> list[Evidence]:
 
 
 def _header_lines(block: str) -> list[tuple[str, str]]:
-    lines = block[: value_limit("http.headers")].splitlines()[:MAX_BLOCK_LINES]
+    lines = header_block(block[: value_limit("http.headers")]).splitlines()[:MAX_BLOCK_LINES]
     pairs = []
     for line in lines:
         name, colon, value = line.partition(":")

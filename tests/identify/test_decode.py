@@ -144,6 +144,23 @@ class TestTextChannels:
         # Only the channel's own header name: a Server value that merely has a colon stays whole.
         assert facets("http.server", "Linux/3.10: App-webs/") == [("", "Linux/3.10: App-webs/")]
 
+    def test_a_pasted_header_block_is_the_block_the_device_sent(self) -> None:
+        """curl -v, nmap's http-headers script and a printed requests dict are undone."""
+        sent = "HTTP/1.1 401 Unauthorized\nServer: App-webs/\n"
+        curl = (
+            "* Connected\n> GET / HTTP/1.1\n> Host: x\n>\n"
+            "< HTTP/1.1 401 Unauthorized\n< Server: App-webs/\n"
+        )
+        assert facets("http.headers", curl) == [("", sent)]
+        nmap = "| http-headers: \n|   Server: App-webs/\n|_  (Request type: HEAD)\n"
+        assert "\nServer: App-webs/\n" in facets("http.headers", nmap)[0][1]
+        printed = "{'Server': 'App-webs/', 'WWW-Authenticate': 'Basic realm=\"DS-2CD2032-I\"'}"
+        assert facets("http.headers", printed) == [
+            ("", 'Server: App-webs/\r\nWWW-Authenticate: Basic realm="DS-2CD2032-I"\r\n')
+        ]
+        # A block as the device sent it is left exactly as it is.
+        assert facets("http.headers", sent) == [("", sent)]
+
     def test_net_snmp_output_is_the_bare_sysdescr(self) -> None:
         """snmpget prints the OID and the type before the text; with or without the MIB loaded."""
         text = "Linux DS-2CD2032-I 3.0.8"
