@@ -116,7 +116,30 @@ def _wsd_scopes(raw: str) -> list[Facet]:
     return [("", raw), *scopes]
 
 
+# "Key: value" lines and printed objects: how people and client libraries show a reply they
+# decoded (python-onvif-zeep prints {'Manufacturer': 'HIKVISION', 'Model': ...}).
+_PRINTED_PAIR = re.compile(
+    r"""(?m)(?:^|[{,(])[ \t]*['"]?([A-Za-z][\w-]{1,40})['"]?[ \t]*(?::|=>?)[ \t]*"""
+    r"""(?:'([^'\r\n]{0,200})'|"([^"\r\n]{0,200})"|([^,'"\r\n{}()]{1,200}))"""
+)
+
+
+def printed_pairs(raw: str) -> list[Facet]:
+    """(key, value) of a document shown as lines or as a printed object rather than as XML."""
+    facets: list[Facet] = []
+    for hit in _PRINTED_PAIR.finditer(raw):
+        text = next((group for group in hit.groups()[1:] if group is not None), "").strip()
+        if text:
+            facets.append((hit.group(1), _cap(text)))
+            if len(facets) >= MAX_FACETS:
+                break
+    return facets
+
+
 def _xml_channel(raw: str) -> list[Facet]:
+    """A device document's leaves; the same fields when it was pasted as lines or an object."""
+    if raw.lstrip()[:1] != "<":
+        return [("", raw), *printed_pairs(raw)]
     return [("", raw), *xml_leaves(raw)]
 
 
@@ -244,26 +267,125 @@ def _xaddrs(raw: str) -> list[Facet]:
     return facets
 
 
-# Where a reply body states the device's model: an XML element or JSON key named for it, or a CGI
-# "type=" line (ISAPI deviceInfo, ONVIF and UPnP documents, Dahua JSON and magicBox replies).
-_BODY_MODEL = re.compile(
-    r"<(?:[A-Za-z]{1,10}:)?(?:model|Model|modelName|deviceModel)>\s*([^<>\s][^<>]{1,40}?)\s*</"
-    r'|"(?:model|modelName|deviceModel|DeviceType|deviceType)"\s*:\s*"([^"\\]{2,41})"'
-    r"|(?m:^(?:type|deviceType)=([^\r\n=]{2,41})\r?$)"
+# Where a reply states who made the device, its model, MAC or serial: an XML element, a JSON or
+# printed-dict key, or a "key=value" / "key: value" line, named for it. Device APIs differ in
+# layout (ISAPI deviceInfo, ONVIF GetDeviceInformation, UPnP, Dahua JSON and magicBox CGI lines,
+# Axis basicdeviceinfo, Reolink GetDevInfo) but name these few things alike, so one reading of
+# the names serves all of them: the model grammars, the brand rules and the MAC registry decide.
+_STATED_KEYS: dict[str, tuple[str, ...]] = {
+    "stated_model": (
+        "model",
+        "Model",
+        "modelName",
+        "ModelName",
+        "model_name",
+        "deviceModel",
+        "DeviceModel",
+        "DeviceType",
+        "deviceType",
+        "ProdNbr",
+        "device_model",
+        "productModel",
+        "ProductModel",
+        "product_model",
+    ),
+    "stated_brand": (
+        "manufacturer",
+        "Manufacturer",
+        "manufacturerName",
+        "brand",
+        "Brand",
+        "vendor",
+        "Vendor",
+    ),
+    "stated_mac": (
+        "macAddress",
+        "MACAddress",
+        "MacAddress",
+        "mac",
+        "MAC",
+        "Mac",
+        "mac_address",
+        "macAddr",
+        "HwAddress",
+        "hwaddr",
+    ),
+    "stated_serial": (
+        "serialNumber",
+        "SerialNumber",
+        "serial_number",
+        "serialNo",
+        "SerialNo",
+        "serial",
+        "Serial",
+        "sn",
+        "SN",
+    ),
+}
+# A CGI line "type=IPC-HDW4631C-A" (Dahua magicBox getDeviceType) states a model too; only as a
+# line, because "type" is everywhere else in a page.
+_LINE_ONLY_KEYS: dict[str, str] = {"type": "stated_model"}
+_STATED_KIND = {key: kind for kind, keys in _STATED_KEYS.items() for key in keys}
+_KEYS = "|".join(sorted(_STATED_KIND, key=len, reverse=True))
+_LINE_KEYS = "|".join(sorted({**_STATED_KIND, **_LINE_ONLY_KEYS}, key=len, reverse=True))
+_STATED_XML = re.compile(
+    rf"<(?:[A-Za-z]{{1,10}}:)?({_KEYS})(?:\s[^<>]{{0,80}})?>\s*([^<>\s][^<>]{{0,80}}?)\s*</"
 )
-MAX_STATED_MODELS = 8
+_STATED_KEYED = re.compile(
+    rf"""["']({_KEYS})["']\s*(?::|=>)\s*"""
+    r"""(?:"([^"\\\r\n]{1,81})"|'([^'\\\r\n]{1,81})'|([A-Za-z0-9][\w.:/+-]{1,80}))"""
+)
+_STATED_LINE = re.compile(
+    rf"(?m)^[ \t]*({_LINE_KEYS})[ \t]*[=:][ \t]*([^\r\n=]{{1,81}}?)[ \t]*\r?$"
+)
+MAX_STATED = 12
+
+
+# A HomeKit accessory dump (HAP /accessories) states the same things by characteristic type:
+# Manufacturer 0x20, Model 0x21, SerialNumber 0x30, in Apple's base UUID (HAP specification,
+# section "Apple-defined Characteristics").
+_HAP_BASE = "-0000-1000-8000-0026BB765291"
+_HAP_KIND = {"20": "stated_brand", "21": "stated_model", "30": "stated_serial"}
+_HAP_OBJECT = re.compile(r"\{[^{}]{0,800}\}")
+_HAP_TYPE = re.compile(r'"type"\s*:\s*"0{0,6}(20|21|30)' + re.escape(_HAP_BASE) + '"', re.I)
+_HAP_VALUE = re.compile(r'"value"\s*:\s*"([^"\\\r\n]{1,80})"')
+
+
+def _hap_characteristics(raw: str) -> list[tuple[int, str, str]]:
+    if _HAP_BASE.lower() not in raw.lower():
+        return []
+    found = []
+    for item in _HAP_OBJECT.finditer(raw):
+        kind, value = _HAP_TYPE.search(item.group(0)), _HAP_VALUE.search(item.group(0))
+        if kind and value:
+            found.append((item.start(), _HAP_KIND[kind.group(1)], value.group(1)))
+    return found
+
+
+def stated_fields(raw: str) -> list[Facet]:
+    """(stated_model | stated_brand | stated_mac | stated_serial, text) for each such name the
+    reply gives a value, in the order they appear, each distinct pair once."""
+    found = _hap_characteristics(raw)
+    for pattern in (_STATED_XML, _STATED_KEYED, _STATED_LINE):
+        for hit in pattern.finditer(raw):
+            key = hit.group(1)
+            text = next((group for group in hit.groups()[1:] if group is not None), "")
+            kind = _STATED_KIND.get(key) or _LINE_ONLY_KEYS[key]
+            found.append((hit.start(), kind, text.strip()))
+            if len(found) >= 4 * MAX_STATED:
+                break
+    facets: list[Facet] = []
+    for _, kind, text in sorted(found):
+        if text and (kind, text) not in facets:
+            facets.append((kind, text))
+            if len(facets) >= MAX_STATED:
+                break
+    return facets
 
 
 def _body(raw: str) -> list[Facet]:
-    """The body, and each model it states (field "stated_model"), so the model grammars can
-    read a part number whatever document carried it."""
-    facets: list[Facet] = [("", raw)]
-    for found in _BODY_MODEL.finditer(raw):
-        text = next(group for group in found.groups() if group is not None)
-        facets.append(("stated_model", text.strip()))
-        if len(facets) > MAX_STATED_MODELS:
-            break
-    return facets
+    """The body, and what it states of the device's model, maker, MAC and serial."""
+    return [("", raw), *stated_fields(raw)]
 
 
 # Words a company name ends with that say nothing of whose it is ("Xiamen Yealink Network
@@ -312,6 +434,7 @@ _COMPANY_TAIL = frozenset(
         "solutions",
         "industries",
         "security",
+        "science",
         "center",
         "centre",
         "digital",
@@ -322,6 +445,8 @@ _LABEL_WORD = re.compile(r"[a-z0-9]+")
 # "Honeywell Co., Ltd. (KOREA)").
 _PLACES = frozenset(
     ["shenzhen", "hangzhou", "xiamen", "zhejiang", "guangzhou", "beijing", "shanghai"]
+    + ["jinan", "dongguan", "ningbo", "suzhou", "wuhan", "chengdu", "nanjing", "tianjin", "zhuhai"]
+    + ["foshan", "hefei", "fuzhou", "qingdao", "guangdong", "jiangsu", "shandong", "fujian"]
     + ["china", "korea", "japan", "taiwan", "usa", "america", "europe", "germany", "uk"]
 )
 

@@ -215,6 +215,51 @@ class TestTextChannels:
             for name, _ in facets("http.body", '<p>type the model</p>{"model":""}')
         )
 
+    def test_a_body_states_maker_mac_and_serial_as_it_states_a_model(self) -> None:
+        """The same names in XML, JSON, a printed dict or CGI lines; each in reading order."""
+        isapi = (
+            "<model>DS-KH6320-WTDE1</model>\n"
+            "<serialNumber>DS-KH6320-WTDE10120230110WRQ18479253U</serialNumber>\n"
+            "<macAddress>e0:ba:ad:89:80:55</macAddress>"
+        )
+        assert facets("http.body", isapi)[1:] == [
+            ("stated_model", "DS-KH6320-WTDE1"),
+            ("stated_serial", "DS-KH6320-WTDE10120230110WRQ18479253U"),
+            ("stated_mac", "e0:ba:ad:89:80:55"),
+        ]
+        axis = '{"propertyList": {"ProdNbr": "M1065-LW", "Brand": "AXIS"}}'
+        assert facets("http.body", axis)[1:] == [
+            ("stated_model", "M1065-LW"),
+            ("stated_brand", "AXIS"),
+        ]
+        printed = "{'Manufacturer': 'HIKVISION', 'Model': DS-2DF7286-A}"
+        assert ("stated_brand", "HIKVISION") in facets("http.body", printed)
+        assert ("stated_model", "DS-2DF7286-A") in facets("http.body", printed)
+
+    def test_a_homekit_accessory_dump_states_maker_and_model_by_characteristic_type(self) -> None:
+        """HAP characteristic 0x20 is the manufacturer, 0x21 the model, in either key order."""
+        dump = (
+            '[{"iid": 3, "type": "00000020-0000-1000-8000-0026BB765291", "value": "Anker"},'
+            ' {"value": "T8113", "type": "00000021-0000-1000-8000-0026BB765291", "iid": 4},'
+            ' {"type": "00000023-0000-1000-8000-0026BB765291", "value": "eufyCam2"}]'
+        )
+        assert facets("http.body", dump)[1:] == [
+            ("stated_brand", "Anker"),
+            ("stated_model", "T8113"),
+        ]
+
+    def test_a_device_document_pasted_as_lines_or_an_object_keeps_its_fields(self) -> None:
+        """python-onvif prints GetDeviceInformation as an object; people paste it as lines."""
+        printed = (
+            "{'Model': DS-2DF7286-A, 'FirmwareVersion': V5.1.8 build 140616, "
+            "'Manufacturer': HIKVISION}"
+        )
+        found = facets("onvif.device_information", printed)
+        assert ("Manufacturer", "HIKVISION") in found
+        assert ("FirmwareVersion", "V5.1.8 build 140616") in found
+        lines = facets("onvif.device_information", "Manufacturer: AXIS\nModel: M3045-V")
+        assert lines[1:] == [("Manufacturer", "AXIS"), ("Model", "M3045-V")]
+
     def test_a_document_keeps_its_blanks(self) -> None:
         """Bodies and header blocks are searched as sent: their layout is evidence."""
         assert facets("http.body", "  <html>\n")[0] == ("", "  <html>\n")
