@@ -20,6 +20,7 @@ from camaudit.identify.vocabulary import (
 )
 from camaudit.identity import normalise_mac
 from camaudit.models import Evidence
+from camaudit.probes import http_codec
 from camaudit.xmlsafe import local_name
 
 Facet = tuple[str, str]
@@ -111,7 +112,20 @@ def _default(raw: str) -> list[Facet]:
     return [("", raw)]
 
 
+# ZoneMinder's zmonvif-probe prints a device's scopes as (type='NetworkVideoTransmitter',
+# location/city='guangzhou', name='IPCamera', ...): each key is the scope's path under
+# onvif://www.onvif.org/ (ONVIF Core Specification, section 7.3.2.2), so it is written back as one.
+_PRINTED_SCOPE = re.compile(
+    r"(?<![\w/])([a-z][\w]{0,30}(?:/[\w]{1,30}){0,3})\s*=\s*'([^'\r\n]{0,200})'", re.I
+)
+
+
 def _wsd_scopes(raw: str) -> list[Facet]:
+    if "://" not in raw and (printed := _PRINTED_SCOPE.findall(raw)):
+        raw = " ".join(
+            f"onvif://www.onvif.org/{path}/{urllib.parse.quote(value, safe='-_.~')}"
+            for path, value in printed[:MAX_FACETS]
+        )
     scopes = [("scope", _cap(urllib.parse.unquote(s))) for s in raw.split()[:MAX_FACETS]]
     return [("", raw), *scopes]
 
@@ -124,13 +138,23 @@ _PRINTED_PAIR = re.compile(
 )
 
 
+# Client libraries rename GetDeviceInformation's fields when they print them (onvif-zeep keeps
+# them, others write manufacturer=, fw_version=, serial_number=): back to the ONVIF names.
+_ONVIF_NAMES = {
+    name.casefold(): name
+    for name in ("Manufacturer", "Model", "FirmwareVersion", "SerialNumber", "HardwareId")
+} | {"fwversion": "FirmwareVersion", "firmware": "FirmwareVersion", "serial": "SerialNumber"}
+
+
 def printed_pairs(raw: str) -> list[Facet]:
     """(key, value) of a document shown as lines or as a printed object rather than as XML."""
     facets: list[Facet] = []
     for hit in _PRINTED_PAIR.finditer(raw):
         text = next((group for group in hit.groups()[1:] if group is not None), "").strip()
         if text:
-            facets.append((hit.group(1), _cap(text)))
+            key = hit.group(1)
+            key = _ONVIF_NAMES.get(key.replace("_", "").casefold(), key)
+            facets.append((key, _cap(text)))
             if len(facets) >= MAX_FACETS:
                 break
     return facets
@@ -333,7 +357,7 @@ _STATED_XML = re.compile(
 )
 _STATED_KEYED = re.compile(
     rf"""["']({_KEYS})["']\s*(?::|=>)\s*"""
-    r"""(?:"([^"\\\r\n]{1,81})"|'([^'\\\r\n]{1,81})'|([A-Za-z0-9][\w.:/+-]{1,80}))"""
+    r"""(?:u(?=["']))?(?:"([^"\\\r\n]{1,81})"|'([^'\\\r\n]{1,81})'|([A-Za-z0-9][\w.:/+-]{1,80}))"""
 )
 _STATED_LINE = re.compile(
     rf"(?m)^[ \t]*({_LINE_KEYS})[ \t]*[=:][ \t]*([^\r\n=]{{1,81}}?)[ \t]*\r?$"
@@ -485,21 +509,22 @@ def _maker_names() -> dict[tuple[str, ...], str]:
 # Fields read only when no rule matched the value itself (engine._without_fallbacks): the maker a
 # company-form label names must not contradict a brand rule that knows the label (Lorex units are
 # Dahua-made, though "Lorex Technology Inc." is Lorex's own company name).
-FALLBACK_FIELDS = frozenset({"maker_name"})
+FALLBACK_FIELDS = frozenset({"maker_name", "bare_maker_name"})
 
 
 def _brand(raw: str) -> list[Facet]:
     """The label, and the maker whose own name it is once a leading city and the company form are
     set aside (field "maker_name"): a company name no brand rule knows, as OUI registrants and
-    certificate organisations are written, still names a maker listed in identifiers/makers.txt."""
+    certificate organisations are written, still names a maker listed in identifiers/makers.txt.
+    A label that is the bare name and nothing else is field "bare_maker_name"."""
     facets: list[Facet] = [("", raw)]
     words = _words(raw)
     name = _without_company_form(words)
-    # Only a name written as a company's ("... Co.,Ltd", "Shenzhen ..."): a bare word such as a
-    # product or software name is left to the curated brand rules.
-    maker = _maker_names().get(name) if len(name) < len(words) else None
+    maker = _maker_names().get(name)
     if maker is not None:
-        facets.append(("maker_name", maker))
+        # A bare word ("HeroSpeed", "Planet") may be a product or a word that only looks like a
+        # name: it gets its own field, which brand.toml weighs lower than a company's name.
+        facets.append(("maker_name" if len(name) < len(words) else "bare_maker_name", maker))
     return facets
 
 
@@ -569,7 +594,11 @@ def _headers(raw: str) -> list[Facet]:
 
 
 def _challenge(raw: str) -> list[Facet]:
-    return [("", canonical_challenge(raw))]
+    """The challenge, and the same text as field "layout": rules that read its shape (parameter
+    order, nonce form, quoting) whatever the realm run beside the realm rules, not in front of
+    them, so a weak shape never hides what the realm itself says."""
+    challenge = canonical_challenge(raw)
+    return [("", challenge), ("layout", challenge)]
 
 
 DECODERS: dict[str, Callable[[str], list[Facet]]] = {
@@ -741,6 +770,22 @@ def headers_as_evidence(items: Sequence[Evidence]) -> list[Evidence]:
                 continue
             known.add((channel, value, item.port))
             found.append(replace(item, channel=channel, value=value))
+    return found
+
+
+def body_titles_as_evidence(items: Sequence[Evidence]) -> list[Evidence]:
+    """The <title> of every http.body, as http.title evidence, unless that title is already there
+    for that port: a page that arrives alone (a scan record, a pasted page) names its title too."""
+    known = {(item.channel, item.value, item.port) for item in items}
+    found: list[Evidence] = []
+    for item in items:
+        if item.channel != "http.body":
+            continue
+        title = http_codec.extract_title(item.value)
+        if not title or ("http.title", title, item.port) in known:
+            continue
+        known.add(("http.title", title, item.port))
+        found.append(replace(item, channel="http.title", value=title))
     return found
 
 

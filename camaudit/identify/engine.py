@@ -174,7 +174,11 @@ def _better_source(hit: Hit, current: Hit) -> bool:
 def match_host(evidence: Iterable[Evidence], database: Database) -> list[Hit]:
     """Raw hits for one host's evidence, then one pass over the derived model/brand channels."""
     items = list(evidence)
-    restated = decode.headers_as_evidence(items) + decode.same_kind_as_evidence(items)
+    restated = (
+        decode.headers_as_evidence(items)
+        + decode.body_titles_as_evidence(items)
+        + decode.same_kind_as_evidence(items)
+    )
     raw = match_evidence(items + restated, database)
     partial_by_rule = _partial_by_rule(raw)
     # NOTE: one pass only: derived matches never feed derivation again, so rules cannot loop.

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from ipaddress import IPv4Address
 
@@ -172,8 +172,11 @@ def _same(a: str, b: str) -> bool:
     return a.strip().casefold() == b.strip().casefold()
 
 
-def _pick(fact: str, hits: Sequence[Hit]) -> tuple[str | None, list[Conflict]]:
-    """The most confident value of a fact (first seen wins ties); differing values as conflicts."""
+def _pick(
+    fact: str, hits: Sequence[Hit], spelling: Callable[[str], str] = str.strip
+) -> tuple[str | None, list[Conflict]]:
+    """The most confident value of a fact (first seen wins ties); differing values as conflicts.
+    `spelling` puts a value in one spelling first, so two spellings of one value never conflict."""
     candidates = [h for h in hits if h.match.facts.get(fact)]
     if not candidates:
         return None, []
@@ -187,7 +190,9 @@ def _pick(fact: str, hits: Sequence[Hit]) -> tuple[str | None, list[Conflict]]:
     seen: list[str] = [chosen]
     for hit in ranked[1:]:
         other = hit.match.facts[fact]
-        if not any(_same(other, value) or _contains(value, other) for value in seen):
+        if not any(
+            _same(spelling(other), spelling(value)) or _contains(value, other) for value in seen
+        ):
             seen.append(other)
             conflicts.append(Conflict(fact=fact, chosen=chosen, other=other, rule=hit.match.rule))
     return chosen, conflicts
@@ -210,7 +215,7 @@ def _mac(evidence: Sequence[Evidence], hits: Sequence[Hit]) -> tuple[str | None,
         for item in evidence
         if item.channel == "mac" and (normal := normalise_mac(item.value))
     ]
-    from_facts, conflicts = _pick("mac", hits)
+    from_facts, conflicts = _pick("mac", hits, spelling=lambda value: normalise_mac(value) or value)
     if observed:
         chosen = sorted(observed, key=lambda pair: pair[0])[0][1]  # "arp" first, then order
         conflicts += [

@@ -53,3 +53,27 @@ def test_a_registrant_without_a_brand_rule_names_its_maker_through_the_mac(
 ) -> None:
     # 80:5e:c0 is registered to Yealink; no brand rule lists Yealink.
     assert maker_of(database, "mac", "80:5e:c0:00:00:01") == "yealink"
+
+
+def test_a_bare_maker_name_names_it_weakly_and_a_chip_vendor_names_nobody(
+    database: Database,
+) -> None:
+    """A manufacturer field that is a listed maker's bare name names that maker below LIKELY;
+    HiSilicon, whose SDK is inside many makers' cameras, is known to the brand rules as no maker."""
+    scopes = "onvif://www.onvif.org/hardware/IPCamera onvif://www.onvif.org/manufacturer/HeroSpeed"
+    evidence = Evidence(
+        host=IPv4Address("198.51.100.42"), channel="wsd.scopes", value=scopes, probe="t"
+    )
+    [device] = identify_hosts([evidence], database)
+    assert (device.maker, device.verdict.value) == ("herospeed", "possible")
+    assert {m.field for m in match_value("brand", "Hisilicon", database)} == {""}
+    assert maker_of(database, "rtsp.server", "HisiliconRtspServer/1.0") is None
+
+
+def test_a_weak_challenge_layout_never_hides_what_the_realm_says(database: Database) -> None:
+    """Hikvision's quoted stale="FALSE" layout is read beside the realm: a realm naming another
+    maker still names it (YUAN's encoders send the same layout)."""
+    challenge = 'Digest realm="YUAN", nonce="696c48bacc1aba320705e7ee58e54680", stale="FALSE"'
+    assert maker_of(database, "rtsp.www_authenticate", challenge) == "yuan"
+    hikvision_named = challenge.replace("YUAN", "Front door")
+    assert maker_of(database, "rtsp.www_authenticate", hikvision_named) == "hikvision"

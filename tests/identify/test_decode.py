@@ -343,4 +343,7 @@ class TestChallengeSpelling:
 
     def test_both_challenge_channels_are_read_in_the_canonical_spelling(self) -> None:
         for channel in ("http.www_authenticate", "rtsp.www_authenticate"):
-            assert facets(channel, "digest realm=x") == [("", 'Digest realm="x"')]
+            assert facets(channel, "digest realm=x") == [
+                ("", 'Digest realm="x"'),
+                ("layout", 'Digest realm="x"'),
+            ]

@@ -238,6 +238,34 @@ def test_a_header_line_already_recorded_is_not_read_twice(write_db: WriteFiles) 
     assert [h.evidence.value for h in hits] == ["AcmeWebs/1.2"]
 
 
+TITLE = """
+    evidence = "http.title"
+    preference = 0.5
+
+    [[fingerprint]]
+    id = "acme-title"
+    description = "Acme camera title"
+    pattern = '^ACME \\d{4} Network Camera$'
+    facts = { maker = "axis" }
+    confidence = 0.7
+    source = "https://example.org/acme"
+"""
+
+
+def test_a_page_alone_names_its_title(write_db: WriteFiles) -> None:
+    """A body from a scan record or a paste, with no title evidence of its own, is read by the
+    title rules too; its entities are unescaped as the probe does."""
+    db = write_db(http_title=TITLE)
+    page = "<HTML><HEAD>\n  <TITLE>ACME&#32;2120 Network Camera</TITLE>\n</HEAD></HTML>"
+    hits = match_host([ev("http.body", page)], db)
+    assert [(h.evidence.channel, h.evidence.value) for h in hits] == [
+        ("http.title", "ACME 2120 Network Camera")
+    ]
+    # With the probe's own title evidence there is no second copy.
+    both = [ev("http.body", page), ev("http.title", "ACME 2120 Network Camera")]
+    assert len(match_host(both, db)) == 1
+
+
 HOSTNAME = """
     evidence = "mdns.hostname"
     preference = 0.5
