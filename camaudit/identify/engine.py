@@ -16,7 +16,7 @@ DERIVED_PROBE_PREFIX = (
 )
 # Derived channel -> the fact that feeds it. A MAC a reply states about itself (a realm, an ONVIF
 # scope, a UPnP UUID tail) is judged by the OUI registry like one seen in ARP.
-DERIVED_FROM_FACT = {"model": "model", "brand": "brand", "mac": "mac"}
+DERIVED_FROM_FACT = {"model": "model", "brand": "brand", "mac": "mac", "serial": "serial"}
 # A reply missing what every real unit of its kind sends (decode.incompleteness) counts at most
 # this much: below LIKELY, and below the corroboration threshold, so it can hint, never vouch.
 PARTIAL_CEILING = 0.45
@@ -124,10 +124,10 @@ def match_evidence(evidence: Iterable[Evidence], database: Database) -> list[Hit
 def derived_evidence(
     hits: Iterable[Hit], observed: Iterable[Evidence] = ()
 ) -> list[tuple[Evidence, float]]:
-    """One evidence per distinct model/brand/MAC fact, naming the most confident rule behind it,
-    with that rule's confidence (a derived match can be no surer than what fed it). A value the
-    host already sent on that channel itself (its ARP MAC) is not derived again: it would count
-    the same fact twice."""
+    """One evidence per distinct model/brand/MAC/serial fact, naming the most confident rule
+    behind it, with that rule's confidence (a derived match can be no surer than what fed it).
+    A value the host already sent on that channel itself (its ARP MAC) is not derived again: it
+    would count the same fact twice."""
     seen = {(item.channel, _derived_key(item.channel, item.value)) for item in observed}
     best: dict[tuple[str, str], Hit] = {}
     for hit in hits:
@@ -172,7 +172,7 @@ def _better_source(hit: Hit, current: Hit) -> bool:
 
 
 def match_host(evidence: Iterable[Evidence], database: Database) -> list[Hit]:
-    """Raw hits for one host's evidence, then one pass over the derived model/brand channels."""
+    """Raw hits for one host's evidence, then one pass over the derived channels."""
     items = list(evidence)
     restated = (
         decode.headers_as_evidence(items)

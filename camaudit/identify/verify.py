@@ -180,9 +180,9 @@ def _vocabulary_values(rule: Rule, identifiers: Identifiers) -> list[str]:
     return found
 
 
-# Facts that say a maker, directly or through the derived brand/model rules, whose matches are
-# capped at (and so may reach) the confidence of the rule that yielded the brand or model.
-MAKER_BEARING_FACTS = frozenset({"maker", "brand", "model"})
+# Facts that say a maker, directly or through the derived brand/model/serial rules, whose matches
+# are capped at (and so may reach) the confidence of the rule that yielded the label.
+MAKER_BEARING_FACTS = frozenset({"maker", "brand", "model", "serial"})
 
 
 def _confidence(rule: Rule) -> list[str]:

@@ -59,7 +59,7 @@ RAW_CHANNELS: frozenset[str] = frozenset(
         "recorder.channels",
     }
 )
-DERIVED_CHANNELS: frozenset[str] = frozenset({"model", "brand"})
+DERIVED_CHANNELS: frozenset[str] = frozenset({"model", "brand", "serial"})
 CHANNELS: frozenset[str] = RAW_CHANNELS | DERIVED_CHANNELS
 
 # Multi-line or structured payloads: kept up to 64 KiB; everything else is cut at 1 KiB.
