@@ -163,7 +163,7 @@ def test_heldout_set_is_well_formed() -> None:
     assert len(observations) >= 40
     assert harness.problems(observations) == []
     for obs in observations:
-        assert obs.source.startswith("https://"), obs.id
+        assert obs.source.startswith(("https://", "http://")), obs.id
         assert obs.channel in CHANNELS, obs.id
         assert obs.kind in harness.KINDS, obs.id
         assert not names_a_local_path(obs.source), obs.id
