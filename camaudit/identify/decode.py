@@ -593,6 +593,26 @@ def _headers(raw: str) -> list[Facet]:
     return [("", header_block(raw))]
 
 
+# A certificate name's attributes (RFC 4514 "CN=x,O=y\, Ltd.,C=CN", or OpenSSL's "/C=CN/O=y/CN=x"):
+# each of O, OU and CN may name the maker, so each is its own field, read beside the others: a
+# typo in O ("reokink") then never hides an OU or CN that says REOLINK.
+_DN_ATTRIBUTE = re.compile(
+    r"(?:^|[,/;+])\s*([A-Za-z][A-Za-z0-9.]{0,20})=((?:\\.|[^,\\])*?)\s*"
+    r"(?=(?:[,/;+]\s*[A-Za-z][A-Za-z0-9.]{0,20}=)|$)"
+)
+_DN_FIELDS = frozenset({"O", "OU", "CN"})
+
+
+def _distinguished_name(raw: str) -> list[Facet]:
+    facets: list[Facet] = [("", raw)]
+    for name, value in _DN_ATTRIBUTE.findall(raw[:SMALL_VALUE_CHARS]):
+        field = name.upper()
+        text = value.replace("\\", "").strip()
+        if field in _DN_FIELDS and text and (field, text) not in facets:
+            facets.append((field, _cap(text)))
+    return facets
+
+
 def _challenge(raw: str) -> list[Facet]:
     """The challenge, and the same text as field "layout": rules that read its shape (parameter
     order, nonce form, quoting) whatever the realm run beside the realm rules, not in front of
@@ -603,6 +623,8 @@ def _challenge(raw: str) -> list[Facet]:
 
 DECODERS: dict[str, Callable[[str], list[Facet]]] = {
     "http.headers": _headers,
+    "tls.subject": _distinguished_name,
+    "tls.issuer": _distinguished_name,
     "http.www_authenticate": _challenge,
     "rtsp.www_authenticate": _challenge,
     "wsd.scopes": _wsd_scopes,

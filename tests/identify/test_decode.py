@@ -182,8 +182,23 @@ class TestTextChannels:
     def test_a_title_in_its_tags_and_an_openssl_dn_are_reduced(self) -> None:
         assert facets("http.title", "<TITLE> WEB SERVICE </TITLE>") == [("", "WEB SERVICE")]
         assert facets("tls.subject", "subject=C = CN, O = Hikvision, CN = 198.51.100.7") == [
-            ("", "C=CN, O=Hikvision, CN=198.51.100.7")
+            ("", "C=CN, O=Hikvision, CN=198.51.100.7"),
+            ("O", "Hikvision"),
+            ("CN", "198.51.100.7"),
         ]
+
+    def test_a_certificate_name_gives_its_o_ou_and_cn_in_either_spelling(self) -> None:
+        """RFC 4514 with an escaped comma, and OpenSSL's slash form, give the same attributes."""
+        rfc = facets(
+            "tls.subject", "CN=198.51.100.7,OU=IPC,O=Zhejiang Uniview Technologies Co.\\, Ltd.,C=CN"
+        )
+        assert rfc[1:] == [
+            ("CN", "198.51.100.7"),
+            ("OU", "IPC"),
+            ("O", "Zhejiang Uniview Technologies Co., Ltd."),
+        ]
+        slashes = facets("tls.issuer", "/C=CN/ST=ZheJiang/O=Dahua/CN=IPC-HDW1431T1")
+        assert slashes[1:] == [("O", "Dahua"), ("CN", "IPC-HDW1431T1")]
 
     def test_an_eui64_link_local_xaddr_yields_its_mac_and_registrant(self) -> None:
         """RFC 4291 appendix A: ff:fe in the middle, the universal/local bit flipped back."""
