@@ -196,10 +196,23 @@ def mdns_items(line: str) -> list[Facet]:
     return items
 
 
+# avahi-browse and dns-sd print each TXT item in double quotes ("model=DCS-935L" "mac=..."), and
+# an item's value may hold spaces: a quoted line is read item by item (RFC 6763 section 6.3).
+_QUOTED_ITEM = re.compile(r'"((?:[^"\\]|\\.){0,400})"')
+_QUOTED_LINE = re.compile(r'^\s*(?:txt\s*=\s*)?\[?\s*"', re.I)
+
+
+def _txt_items(line: str) -> list[Facet]:
+    if _QUOTED_LINE.match(line):
+        quoted = [item.partition("=") for item in _QUOTED_ITEM.findall(line)]
+        return [(key, value) for key, equals, value in quoted if equals and key]
+    return mdns_items(line)
+
+
 def _mdns_txt(raw: str) -> list[Facet]:
     facets: list[Facet] = [("", raw)]
     for line in raw.splitlines():
-        for key, value in mdns_items(line):
+        for key, value in _txt_items(line):
             facets.append((key, _cap(value)))
             if len(facets) > MAX_FACETS:
                 return facets
@@ -459,6 +472,8 @@ _COMPANY_TAIL = frozenset(
         "industries",
         "security",
         "science",
+        "software",
+        "division",
         "center",
         "centre",
         "digital",
@@ -471,6 +486,7 @@ _PLACES = frozenset(
     ["shenzhen", "hangzhou", "xiamen", "zhejiang", "guangzhou", "beijing", "shanghai"]
     + ["jinan", "dongguan", "ningbo", "suzhou", "wuhan", "chengdu", "nanjing", "tianjin", "zhuhai"]
     + ["foshan", "hefei", "fuzhou", "qingdao", "guangdong", "jiangsu", "shandong", "fujian"]
+    + ["swe", "sweden", "deutschland"]
     + ["china", "korea", "japan", "taiwan", "usa", "america", "europe", "germany", "uk"]
 )
 

@@ -28,6 +28,8 @@ def maker_of(database: Database, channel: str, value: str) -> str | None:
         ("Novus Security Sp. z o.o.", "novus"),
         ("Fortinet, Inc.", "fortinet"),
         ("ABUS Security-Center GmbH & Co. KG", "abus"),
+        ("Vanderbilt International (SWE) AB", "vanderbilt"),
+        ("Cohu, Inc., Electronics Division", "cohu"),
     ],
 )
 def test_a_company_name_names_its_maker(registrant: str, maker: str) -> None:

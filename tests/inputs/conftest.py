@@ -234,6 +234,15 @@ def flagged(report: dict[str, Any]) -> set[str]:
 OUT_OF_NMAP_REACH = frozenset({"rtsp.www_authenticate", "rtsp.status"})
 
 
+def _source_channel(item: dict[str, Any]) -> str:
+    """The channel an evidence item was read from: a derived item's is its source rule's file
+    ("derived:rtsp_www_authenticate::<id>" came from rtsp.www_authenticate)."""
+    probe = str(item.get("probe") or "")
+    if probe.startswith("derived:"):
+        return probe.removeprefix("derived:").split("::")[0].replace("_", ".", 1)
+    return str(item["channel"])
+
+
 def flagged_on_nmap_channels(report: dict[str, Any]) -> set[str]:
     """Flagged devices whose flag needs no evidence nmap's ports and scripts cannot record."""
     return {
@@ -242,7 +251,7 @@ def flagged_on_nmap_channels(report: dict[str, Any]) -> set[str]:
         if device["flagged"]
         and any(
             item.get("rule")
-            and item["channel"] not in OUT_OF_NMAP_REACH
+            and _source_channel(item) not in OUT_OF_NMAP_REACH
             and (item.get("confidence") or 0) >= 0.5
             for item in device["evidence"]
         )
