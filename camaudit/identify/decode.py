@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 
 from camaudit import xmlsafe
+from camaudit.htmltitle import extract_title
 from camaudit.identify import oui, vocabulary
 from camaudit.identify.vocabulary import (
     LARGE_CHANNELS,
@@ -20,7 +21,6 @@ from camaudit.identify.vocabulary import (
 )
 from camaudit.identity import normalise_mac
 from camaudit.models import Evidence
-from camaudit.probes import http_codec
 from camaudit.xmlsafe import local_name
 
 Facet = tuple[str, str]
@@ -819,7 +819,7 @@ def body_titles_as_evidence(items: Sequence[Evidence]) -> list[Evidence]:
     for item in items:
         if item.channel != "http.body":
             continue
-        title = http_codec.extract_title(item.value)
+        title = extract_title(item.value)
         if not title or ("http.title", title, item.port) in known:
             continue
         known.add(("http.title", title, item.port))

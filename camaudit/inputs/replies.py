@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from ipaddress import IPv4Address
 
 from camaudit.errors import DecodeError
+from camaudit.htmltitle import extract_title
 from camaudit.models import Evidence
 from camaudit.probes import http_codec, rtsp_codec, ssdp_codec
 from camaudit.probes.http_banner import BODY_EVIDENCE_BYTES, FAVICON_MAX_BYTES
@@ -188,7 +189,7 @@ def http_evidence(
     # echo the requested path in a 404, and a vendor path in a body is itself a marker.
     if reply.body and (ok or path == "/"):
         body = http_codec.decode_body(reply.body)
-        title = http_codec.extract_title(body)
+        title = extract_title(body)
         if title is not None:
             found.append(item("http.title", title))
         found.append(item("http.body", body))

@@ -12,6 +12,7 @@ from urllib.parse import urljoin, urlsplit
 import aiohttp
 
 from camaudit.errors import DecodeError
+from camaudit.htmltitle import extract_title
 from camaudit.models import Evidence
 from camaudit.net import close_quietly, open_tcp
 from camaudit.probes import http_codec
@@ -120,7 +121,7 @@ class HttpBannerProbe(HostProbe):
             )
         )
         body = http_codec.decode_body(reply.body[:BODY_EVIDENCE_BYTES])
-        title = http_codec.extract_title(body)
+        title = extract_title(body)
         if title is not None:
             items.append(self.evidence(host, port, "http.title", title))
         if body:

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import html
-import re
 from collections.abc import Iterable
 
 import mmh3
@@ -14,20 +12,10 @@ from cryptography.x509.oid import NameOID
 
 from camaudit.errors import DecodeError
 
-# A title longer than this is not a title a person reads; the cap also bounds regex work.
-MAX_TITLE_CHARS = 1024
-# Camera pages put <title> in the first few hundred bytes; searching further only costs time.
-TITLE_SEARCH_CHARS = 64 * 1024
 MAX_HEADERS = 200  # more than any real device sends; the rest is dropped
 MAX_HEADER_CHARS = 8 * 1024  # per header value, same bound as aiohttp's default line limit
 MAX_BLOCK_CHARS = 64 * 1024  # a whole header block, the size of one Evidence value
 
-# NOTE: the open and close tags are two searches; one lazy pattern spanning both rescans a window
-# from every "<title" of a hostile page (about 2 s of event-loop CPU for 64 KiB of them).
-_TITLE_OPEN = re.compile(r"<title[^>]{0,256}>", re.I)
-_TITLE_CLOSE = re.compile(r"</title\s*>", re.I)
-TITLE_WINDOW_CHARS = 4096  # where the closing tag must be, after the first <title>
-_WHITESPACE = re.compile(r"\s+")
 # RFC 4514 names for attributes cryptography prints as dotted OIDs; recog writes emailAddress.
 _NAME_OVERRIDES = {NameOID.EMAIL_ADDRESS: "emailAddress"}
 
@@ -55,20 +43,6 @@ def decode_body(raw: bytes) -> str:
         return raw.decode("utf-8")
     except UnicodeDecodeError:
         return raw.decode("latin-1")
-
-
-def extract_title(body: str) -> str | None:
-    """The page <title>, entities unescaped and whitespace collapsed; None when there is none."""
-    page = body[:TITLE_SEARCH_CHARS]
-    opening = _TITLE_OPEN.search(page)
-    if opening is None:
-        return None
-    window = page[opening.end() : opening.end() + TITLE_WINDOW_CHARS + 16]
-    closing = _TITLE_CLOSE.search(window)
-    if closing is None or closing.start() > TITLE_WINDOW_CHARS:
-        return None
-    text = _WHITESPACE.sub(" ", html.unescape(window[: closing.start()])).strip()
-    return text[:MAX_TITLE_CHARS]
 
 
 def header_block(raw_headers: Iterable[tuple[bytes, bytes]], status_line: str = "") -> str:

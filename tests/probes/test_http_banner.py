@@ -10,6 +10,7 @@ import hashlib
 from hypothesis import given
 from hypothesis import strategies as st
 
+from camaudit import htmltitle
 from camaudit.errors import DecodeError
 from camaudit.models import Evidence
 from camaudit.probes import http_codec
@@ -35,18 +36,18 @@ class TestCodec:
     def test_title_is_unescaped_and_collapsed(self) -> None:
         """Entities are unescaped and runs of whitespace become one space."""
         body = "<html><HEAD><Title lang=en>\n  AVTECH &amp; Co\t Room&reg; </title></head>"
-        assert http_codec.extract_title(body) == "AVTECH & Co Room®"
+        assert htmltitle.extract_title(body) == "AVTECH & Co Room®"
 
     def test_title_closed_in_any_case_and_unclosed_titles(self) -> None:
         """The first <title> counts; "</TITLE >" closes it; a page of unclosed tags has none."""
-        assert http_codec.extract_title("<TITLE>Login</TITLE ><title>x</title>") == "Login"
-        assert http_codec.extract_title("<title>" * 9000) is None
-        far = "<title>" + "a" * (http_codec.TITLE_WINDOW_CHARS + 1) + "</title>"
-        assert http_codec.extract_title(far) is None
+        assert htmltitle.extract_title("<TITLE>Login</TITLE ><title>x</title>") == "Login"
+        assert htmltitle.extract_title("<title>" * 9000) is None
+        far = "<title>" + "a" * (htmltitle.TITLE_WINDOW_CHARS + 1) + "</title>"
+        assert htmltitle.extract_title(far) is None
 
     def test_missing_title_is_none(self) -> None:
         """A page without <title> yields None, not an empty string."""
-        assert http_codec.extract_title("<html><body>no title</body></html>") is None
+        assert htmltitle.extract_title("<html><body>no title</body></html>") is None
 
     def test_header_block_keeps_upper_case_names(self) -> None:
         """The header block is written with the names exactly as the device sent them."""
@@ -81,8 +82,8 @@ class TestCodec:
     def test_fuzz_body_title_realm(self, raw: bytes) -> None:
         """Random bytes never crash body decoding or title extraction."""
         text = http_codec.decode_body(raw)
-        title = http_codec.extract_title(text)
-        assert title is None or len(title) <= http_codec.MAX_TITLE_CHARS
+        title = htmltitle.extract_title(text)
+        assert title is None or len(title) <= htmltitle.MAX_TITLE_CHARS
 
     @given(st.binary(max_size=2048))
     def test_fuzz_certificate(self, raw: bytes) -> None:
