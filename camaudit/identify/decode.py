@@ -376,6 +376,10 @@ _STATED_LINE = re.compile(
     rf"(?m)^[ \t]*({_LINE_KEYS})[ \t]*[=:][ \t]*([^\r\n=]{{1,81}}?)[ \t]*\r?$"
 )
 MAX_STATED = 12
+# A device document states its own MAC, model or serial once or twice (wired and wireless). A page
+# that states more is a list of other devices (a router's client table, a recorder's channels):
+# none of them is this device's, so a kind stated more often than this is dropped.
+MAX_SAME_KIND = 2
 
 
 # A HomeKit accessory dump (HAP /accessories) states the same things by characteristic type:
@@ -417,7 +421,8 @@ def stated_fields(raw: str) -> list[Facet]:
             facets.append((kind, text))
             if len(facets) >= MAX_STATED:
                 break
-    return facets
+    crowded = {kind for kind in _STATED_KEYS if sum(k == kind for k, _ in facets) > MAX_SAME_KIND}
+    return [(kind, text) for kind, text in facets if kind not in crowded]
 
 
 def _body(raw: str) -> list[Facet]:

@@ -251,6 +251,17 @@ class TestTextChannels:
         assert ("stated_brand", "HIKVISION") in facets("http.body", printed)
         assert ("stated_model", "DS-2DF7286-A") in facets("http.body", printed)
 
+    def test_a_list_of_other_devices_states_nothing_about_this_one(self) -> None:
+        """A router's client table or a recorder's channel list names many MACs and models; none
+        is the device's own, so a kind stated more than twice is dropped."""
+        clients = ",".join(
+            f'{{"mac": "44:19:b6:00:00:0{i}", "model": "DS-2CD20{i}"}}' for i in range(3)
+        )
+        assert facets("http.body", f'{{"clients": [{clients}]}}')[1:] == []
+        # A device that states its wired and wireless MAC keeps both.
+        both = '{"mac": "44:19:b6:00:00:01", "macAddress": "44:19:b6:00:00:02"}'
+        assert len(facets("http.body", both)[1:]) == 2
+
     def test_a_homekit_accessory_dump_states_maker_and_model_by_characteristic_type(self) -> None:
         """HAP characteristic 0x20 is the manufacturer, 0x21 the model, in either key order."""
         dump = (
