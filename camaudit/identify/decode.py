@@ -203,9 +203,15 @@ _QUOTED_LINE = re.compile(r'^\s*(?:txt\s*=\s*)?\[?\s*"', re.I)
 
 
 def _txt_items(line: str) -> list[Facet]:
+    """A line's key=value items; an item without "=" (RFC 6763 section 6.4: a bare attribute,
+    which some cameras fill with their product name) is field "attribute"."""
     if _QUOTED_LINE.match(line):
         quoted = [item.partition("=") for item in _QUOTED_ITEM.findall(line)]
-        return [(key, value) for key, equals, value in quoted if equals and key]
+        return [
+            (key, value) if equals else ("attribute", key) for key, equals, value in quoted if key
+        ]
+    if "=" not in line and line.strip():
+        return [("attribute", line.strip())]
     return mdns_items(line)
 
 
