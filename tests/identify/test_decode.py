@@ -103,6 +103,18 @@ class TestTextChannels:
         assert ("macaddress", "ACCC8E000001") in found
         assert ("vendor", "Axis") in found
 
+    def test_quoted_txt_items_and_bare_attributes(self) -> None:
+        """avahi-browse quotes each item; an item without '=' is an attribute (RFC 6763 6.4)."""
+        found = facets("mdns.txt", 'txt = ["model_number=DCS-935L" "fn=Front door" "IC-3115W"]')
+        assert found[1:] == [
+            ("model_number", "DCS-935L"),
+            ("fn", "Front door"),
+            ("attribute", "IC-3115W"),
+        ]
+        assert facets("mdns.txt", "IC-3115W Network Camera")[1:] == [
+            ("attribute", "IC-3115W Network Camera")
+        ]
+
     def test_mdns_txt_with_a_long_run_of_spaces_decodes_in_one_pass(self) -> None:
         """A 64 KiB hostile TXT value (a key, then spaces) decodes at once (the old lazy regex
         with a lookahead spent minutes on it, far past the suite's timeout)."""
