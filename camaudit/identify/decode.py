@@ -146,15 +146,18 @@ _ONVIF_NAMES = {
 } | {"fwversion": "FirmwareVersion", "firmware": "FirmwareVersion", "serial": "SerialNumber"}
 
 
+def _value_of(hit: re.Match[str]) -> str:
+    """The text of the first value group that took part in a match (group 1 is the key)."""
+    return next((group for group in hit.groups()[1:] if group is not None), "")
+
+
 def printed_pairs(raw: str) -> list[Facet]:
     """(key, value) of a document shown as lines or as a printed object rather than as XML."""
     facets: list[Facet] = []
     for hit in _PRINTED_PAIR.finditer(raw):
-        text = next((group for group in hit.groups()[1:] if group is not None), "").strip()
+        text = _value_of(hit).strip()
         if text:
-            key = hit.group(1)
-            key = _ONVIF_NAMES.get(key.replace("_", "").casefold(), key)
-            facets.append((key, _cap(text)))
+            facets.append((hit.group(1), _cap(text)))
             if len(facets) >= MAX_FACETS:
                 break
     return facets
@@ -165,6 +168,14 @@ def _xml_channel(raw: str) -> list[Facet]:
     if raw.lstrip()[:1] != "<":
         return [("", raw), *printed_pairs(raw)]
     return [("", raw), *xml_leaves(raw)]
+
+
+def _device_information(raw: str) -> list[Facet]:
+    """GetDeviceInformation's fields, under their ONVIF names however a library printed them."""
+    return [
+        (_ONVIF_NAMES.get(name.replace("_", "").casefold(), name), text)
+        for name, text in _xml_channel(raw)
+    ]
 
 
 def _dhip(raw: str) -> list[Facet]:
@@ -315,55 +326,22 @@ def _xaddrs(raw: str) -> list[Facet]:
 # layout (ISAPI deviceInfo, ONVIF GetDeviceInformation, UPnP, Dahua JSON and magicBox CGI lines,
 # Axis basicdeviceinfo, Reolink GetDevInfo) but name these few things alike, so one reading of
 # the names serves all of them: the model grammars, the brand rules and the MAC registry decide.
+# Names are matched without regard to case (model, Model, MODEL are one name).
 _STATED_KEYS: dict[str, tuple[str, ...]] = {
     "stated_model": (
         "model",
-        "Model",
-        "modelName",
-        "ModelName",
+        "modelname",
         "model_name",
-        "deviceModel",
-        "DeviceModel",
-        "DeviceType",
-        "deviceType",
-        "ProdNbr",
+        "devicemodel",
         "device_model",
-        "productModel",
-        "ProductModel",
+        "devicetype",
+        "prodnbr",
+        "productmodel",
         "product_model",
     ),
-    "stated_brand": (
-        "manufacturer",
-        "Manufacturer",
-        "manufacturerName",
-        "brand",
-        "Brand",
-        "vendor",
-        "Vendor",
-    ),
-    "stated_mac": (
-        "macAddress",
-        "MACAddress",
-        "MacAddress",
-        "mac",
-        "MAC",
-        "Mac",
-        "mac_address",
-        "macAddr",
-        "HwAddress",
-        "hwaddr",
-    ),
-    "stated_serial": (
-        "serialNumber",
-        "SerialNumber",
-        "serial_number",
-        "serialNo",
-        "SerialNo",
-        "serial",
-        "Serial",
-        "sn",
-        "SN",
-    ),
+    "stated_brand": ("manufacturer", "manufacturername", "brand", "vendor"),
+    "stated_mac": ("macaddress", "mac", "mac_address", "macaddr", "hwaddress", "hwaddr"),
+    "stated_serial": ("serialnumber", "serial_number", "serialno", "serial", "sn"),
 }
 # A CGI line "type=IPC-HDW4631C-A" (Dahua magicBox getDeviceType) states a model too; only as a
 # line, because "type" is everywhere else in a page.
@@ -372,14 +350,14 @@ _STATED_KIND = {key: kind for kind, keys in _STATED_KEYS.items() for key in keys
 _KEYS = "|".join(sorted(_STATED_KIND, key=len, reverse=True))
 _LINE_KEYS = "|".join(sorted({**_STATED_KIND, **_LINE_ONLY_KEYS}, key=len, reverse=True))
 _STATED_XML = re.compile(
-    rf"<(?:[A-Za-z]{{1,10}}:)?({_KEYS})(?:\s[^<>]{{0,80}})?>\s*([^<>\s][^<>]{{0,80}}?)\s*</"
+    rf"<(?:[A-Za-z]{{1,10}}:)?((?i:{_KEYS}))(?:\s[^<>]{{0,80}})?>\s*([^<>\s][^<>]{{0,80}}?)\s*</"
 )
 _STATED_KEYED = re.compile(
-    rf"""["']({_KEYS})["']\s*(?::|=>)\s*"""
+    rf"""["']((?i:{_KEYS}))["']\s*(?::|=>)\s*"""
     r"""(?:u(?=["']))?(?:"([^"\\\r\n]{1,81})"|'([^'\\\r\n]{1,81})'|([A-Za-z0-9][\w.:/+-]{1,80}))"""
 )
 _STATED_LINE = re.compile(
-    rf"(?m)^[ \t]*({_LINE_KEYS})[ \t]*[=:][ \t]*([^\r\n=]{{1,81}}?)[ \t]*\r?$"
+    rf"(?m)^[ \t]*((?i:{_LINE_KEYS}))[ \t]*[=:][ \t]*([^\r\n=]{{1,81}}?)[ \t]*\r?$"
 )
 MAX_STATED = 12
 # A device document states its own MAC, model or serial once or twice (wired and wireless). A page
@@ -415,10 +393,9 @@ def stated_fields(raw: str) -> list[Facet]:
     found = _hap_characteristics(raw)
     for pattern in (_STATED_XML, _STATED_KEYED, _STATED_LINE):
         for hit in pattern.finditer(raw):
-            key = hit.group(1)
-            text = next((group for group in hit.groups()[1:] if group is not None), "")
+            key = hit.group(1).casefold()
             kind = _STATED_KIND.get(key) or _LINE_ONLY_KEYS[key]
-            found.append((hit.start(), kind, text.strip()))
+            found.append((hit.start(), kind, _value_of(hit).strip()))
             if len(found) >= 4 * MAX_STATED:
                 break
     facets: list[Facet] = []
@@ -597,15 +574,14 @@ def canonical_challenge(raw: str) -> str:
 _PASTED_LINE = re.compile(r"(?m)^(?:< |> |\* |\|[ _]|[ \t]+[A-Za-z])")
 _PASTED_PREFIX = re.compile(r"^(?:< ?|\|_?[ \t]*|[ \t]+)")
 _TOOL_LINE = ("> ", "* ", "{ ", "} ")
-_DICT_ITEM = re.compile(r"""(['"])([A-Za-z][A-Za-z0-9-]{0,63})\1\s*:\s*(['"])(.*?)(?<!\\)\3""")
 
 
-def header_block(raw: str) -> str:
+def block_as_sent(raw: str) -> str:
     """An http.headers value as the device sent it: the status line and headers, one per line."""
     if raw.lstrip()[:1] == "{" or raw.startswith("CaseInsensitiveDict("):
-        items = _DICT_ITEM.findall(raw[: value_limit("http.headers")])
+        items = printed_pairs(raw)
         if items:
-            return "".join(f"{name}: {value}\r\n" for _, name, _, value in items)
+            return "".join(f"{name}: {value}\r\n" for name, value in items)
     if not _PASTED_LINE.search(raw):
         return raw
     kept = []
@@ -617,7 +593,7 @@ def header_block(raw: str) -> str:
 
 
 def _headers(raw: str) -> list[Facet]:
-    return [("", header_block(raw))]
+    return [("", block_as_sent(raw))]
 
 
 # A certificate name's attributes (RFC 4514 "CN=x,O=y\, Ltd.,C=CN", or OpenSSL's "/C=CN/O=y/CN=x"):
@@ -657,7 +633,7 @@ DECODERS: dict[str, Callable[[str], list[Facet]]] = {
     "wsd.scopes": _wsd_scopes,
     "sadp": _xml_channel,
     "upnp.description": _xml_channel,
-    "onvif.device_information": _xml_channel,
+    "onvif.device_information": _device_information,
     "dhip": _dhip,
     "mdns.txt": _mdns_txt,
     "mac": _mac,
@@ -764,11 +740,8 @@ def bare_value(channel: str, raw: str) -> str:
     if channel in ("tls.subject", "tls.issuer"):
         return _DN_EQUALS.sub("=", _DN_PREFIX.sub("", raw, count=1))
     if channel == "snmp.sysdescr":
-        return (
-            _unquoted(_SNMP_SYSDESCR_PREFIX.sub("", raw, count=1))
-            if _SNMP_SYSDESCR_PREFIX.match(raw)
-            else raw
-        )
+        text = _SNMP_SYSDESCR_PREFIX.sub("", raw, count=1)
+        return _unquoted(text) if text != raw else raw
     return raw
 
 
@@ -859,7 +832,7 @@ def same_kind_as_evidence(items: Sequence[Evidence]) -> list[Evidence]:
 
 
 def _header_lines(block: str) -> list[tuple[str, str]]:
-    lines = header_block(block[: value_limit("http.headers")]).splitlines()[:MAX_BLOCK_LINES]
+    lines = block_as_sent(block[: value_limit("http.headers")]).splitlines()[:MAX_BLOCK_LINES]
     pairs = []
     for line in lines:
         name, colon, value = line.partition(":")

@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 from camaudit.identify import decode
 from camaudit.identify.loader import Database, FingerprintFile, Rule
 from camaudit.identify.prefilter import RuleIndex
-from camaudit.identity import normalise_mac
+from camaudit.identity import comparable_mac
 from camaudit.models import Evidence, Match
 
 DERIVED_PROBE_PREFIX = (
@@ -157,7 +157,7 @@ def derived_evidence(
 def _derived_key(channel: str, value: str) -> str:
     """The value as compared for repeats: a MAC in any spelling counts once."""
     if channel == "mac":
-        return normalise_mac(value) or value.strip().lower()
+        return comparable_mac(value) or value
     return value
 
 

@@ -10,7 +10,7 @@ from ipaddress import IPv4Address
 from camaudit.identify import vocabulary
 from camaudit.identify.engine import Hit
 from camaudit.identify.vocabulary import Identifiers
-from camaudit.identity import normalise_mac
+from camaudit.identity import comparable_mac, normalise_mac
 from camaudit.models import Conflict, Device, Evidence, EvidenceItem, Verdict
 
 CONFIRM_SCORE = 0.9
@@ -215,7 +215,9 @@ def _mac(evidence: Sequence[Evidence], hits: Sequence[Hit]) -> tuple[str | None,
         for item in evidence
         if item.channel == "mac" and (normal := normalise_mac(item.value))
     ]
-    from_facts, conflicts = _pick("mac", hits, spelling=lambda value: normalise_mac(value) or value)
+    from_facts, conflicts = _pick(
+        "mac", hits, spelling=lambda value: comparable_mac(value) or value
+    )
     if observed:
         chosen = sorted(observed, key=lambda pair: pair[0])[0][1]  # "arp" first, then order
         conflicts += [

@@ -259,6 +259,7 @@ class TestTextChannels:
             ("stated_model", "M1065-LW"),
             ("stated_brand", "AXIS"),
         ]
+        assert ("stated_model", "XN-100") in facets("http.body", "<MODEL>XN-100</MODEL>")
         printed = "{'Manufacturer': 'HIKVISION', 'Model': DS-2DF7286-A}"
         assert ("stated_brand", "HIKVISION") in facets("http.body", printed)
         assert ("stated_model", "DS-2DF7286-A") in facets("http.body", printed)
@@ -297,6 +298,10 @@ class TestTextChannels:
         assert ("FirmwareVersion", "V5.1.8 build 140616") in found
         lines = facets("onvif.device_information", "Manufacturer: AXIS\nModel: M3045-V")
         assert lines[1:] == [("Manufacturer", "AXIS"), ("Model", "M3045-V")]
+        # Only GetDeviceInformation's fields are renamed: a pasted UPnP description keeps the
+        # lower-case names its own rules read.
+        upnp = facets("upnp.description", "manufacturer: Acme\nmodelName: XN-100")
+        assert upnp[1:] == [("manufacturer", "Acme"), ("modelName", "XN-100")]
 
     def test_a_document_keeps_its_blanks(self) -> None:
         """Bodies and header blocks are searched as sent: their layout is evidence."""
