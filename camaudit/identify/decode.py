@@ -244,13 +244,38 @@ _MAC_IN_LINE = re.compile(
 )
 
 
+# A MAC written with its device part masked ("3c:ef:8c:xx:xx:xx", as people post their own) or only
+# its OUI ("3C-EF-8C"): the registrant part is all there is to read anyway.
+_OUI_ONLY = re.compile(
+    r"^\s*([0-9A-Fa-f]{2})([:-]?)([0-9A-Fa-f]{2})\2([0-9A-Fa-f]{2})"
+    r"(?:\2[xX*?#]{1,2}(?:\2(?:[xX*?#]{1,2}|[0-9A-Fa-f]{2})){0,2})?\s*$"
+)
+
+
+def _oui_only_registrant(raw: str) -> str | None:
+    """The registrant of a masked or prefix-only MAC's OUI, when that OUI is one whole 24-bit
+    assignment (a prefix the IEEE split into smaller blocks cannot say which block it is)."""
+    found = _OUI_ONLY.match(raw)
+    if found is None:
+        return None
+    prefix = ":".join(found.group(n) for n in (1, 3, 4)).lower()
+    if oui.is_locally_administered(prefix + ":00:00:00"):
+        return None
+    entry = oui.lookup(prefix + ":00:00:00")
+    return entry.registrant if entry is not None and entry.bits == 24 else None
+
+
 def _mac(raw: str) -> list[Facet]:
     normal = normalise_mac(raw)
     if normal is None and "\n" not in raw:
         written = _MAC_IN_LINE.search(raw)
         normal = normalise_mac(written.group(0)) if written else None
     if normal is None:
-        return [("", raw.strip().lower())]
+        as_written: list[Facet] = [("", raw.strip().lower())]
+        registrant = _oui_only_registrant(raw)
+        if registrant is not None:
+            as_written.append(("registrant", registrant))
+        return as_written
     facets: list[Facet] = [("", normal)]
     if oui.is_locally_administered(normal):
         facets.append(("locally_administered", "true"))

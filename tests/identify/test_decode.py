@@ -191,6 +191,18 @@ class TestTextChannels:
         # Words with colons but no address stay as they were.
         assert facets("mac", "ab:cd") == [("", "ab:cd")]
 
+    def test_a_masked_or_prefix_only_mac_still_names_its_oui_registrant(self) -> None:
+        """People post their MACs with the device part masked, or only the OUI: the registrant is
+        read, but only for a whole 24-bit assignment and never for a locally administered one."""
+        hik = ("registrant", "Hangzhou Hikvision Digital Technology Co.,Ltd.")
+        for written in ("44:19:b6:xx:xx:xx", "44-19-B6-**-**-**", "44:19:B6", "4419B6"):
+            assert facets("mac", written) == [("", written.lower()), hik], written
+        # An OUI the IEEE split into MA-M/MA-S blocks cannot say which block: nothing is read.
+        assert facets("mac", "b0:b3:53:xx:xx:xx") == [("", "b0:b3:53:xx:xx:xx")]
+        assert facets("mac", "02:19:b6:xx:xx:xx") == [("", "02:19:b6:xx:xx:xx")]
+        # Four octets are neither a MAC nor an OUI.
+        assert facets("mac", "44:19:b6:4b") == [("", "44:19:b6:4b")]
+
     def test_a_title_in_its_tags_and_an_openssl_dn_are_reduced(self) -> None:
         assert facets("http.title", "<TITLE> WEB SERVICE </TITLE>") == [("", "WEB SERVICE")]
         assert facets("tls.subject", "subject=C = CN, O = Hikvision, CN = 198.51.100.7") == [
