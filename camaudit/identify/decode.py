@@ -170,11 +170,35 @@ def _xml_channel(raw: str) -> list[Facet]:
     return [("", raw), *xml_leaves(raw)]
 
 
+# Where a printed GetDeviceInformation puts a field that is not at a line start: Go's %+v
+# ("{Manufacturer:HIKVISION Model:DS-2CD...}"), "; "-joined lists, and Markdown table rows
+# ("| Manufacturer | HIKVISION |") as issue reports paste them.
+_ONVIF_FIELD_START = re.compile(
+    r"(?<=[\s;|{])(?=(?i:manufacturer|model|firmware_?version|serial_?number|hardware_?id)\b\s*[:=|])"
+)
+_TABLE_ROW = re.compile(
+    r"(?m)^[ \t]*\|?[ \t]*([A-Za-z][\w-]{1,40})[ \t]*\|[ \t]*([^|\r\n]*?)[ \t]*\|?[ \t]*$"
+)
+
+
+def _device_information_lines(raw: str) -> str:
+    """A printed (not XML) GetDeviceInformation with one `Field: value` per line."""
+    return _TABLE_ROW.sub(r"\1: \2", _ONVIF_FIELD_START.sub("\n", raw))
+
+
 def _device_information(raw: str) -> list[Facet]:
     """GetDeviceInformation's fields, under their ONVIF names however a library printed them."""
-    return [
+    if raw.lstrip()[:1] == "<":
+        fields = xml_leaves(raw)
+    else:
+        fields = [
+            (name, text.rstrip(" ;|}"))
+            for name, text in printed_pairs(_device_information_lines(raw))
+        ]
+    return [("", raw)] + [
         (_ONVIF_NAMES.get(name.replace("_", "").casefold(), name), text)
-        for name, text in _xml_channel(raw)
+        for name, text in fields
+        if text
     ]
 
 

@@ -315,6 +315,19 @@ class TestTextChannels:
         upnp = facets("upnp.description", "manufacturer: Acme\nmodelName: XN-100")
         assert upnp[1:] == [("manufacturer", "Acme"), ("modelName", "XN-100")]
 
+    def test_device_information_printed_by_go_joined_or_as_a_table_keeps_its_fields(self) -> None:
+        """Go's %+v, a "; "-joined line and a Markdown table row each give the same fields."""
+        want = [("Manufacturer", "HIKVISION"), ("Model", "DS-2CD2043G2-I")]
+        for printed in (
+            "{Manufacturer:HIKVISION Model:DS-2CD2043G2-I}",
+            "Manufacturer: HIKVISION; Model: DS-2CD2043G2-I",
+            "| Manufacturer | HIKVISION |\n| Model | DS-2CD2043G2-I |",
+        ):
+            assert facets("onvif.device_information", printed)[1:] == want, printed
+        # A field name inside a value is only a field where a separator follows it.
+        found = facets("onvif.device_information", "Manufacturer: Model Works Ltd")
+        assert found[1:] == [("Manufacturer", "Model Works Ltd")]
+
     def test_a_document_keeps_its_blanks(self) -> None:
         """Bodies and header blocks are searched as sent: their layout is evidence."""
         assert facets("http.body", "  <html>\n")[0] == ("", "  <html>\n")
