@@ -126,8 +126,21 @@ def _wsd_scopes(raw: str) -> list[Facet]:
             f"onvif://www.onvif.org/{path}/{urllib.parse.quote(value, safe='-_.~')}"
             for path, value in printed[:MAX_FACETS]
         )
-    scopes = [("scope", _cap(urllib.parse.unquote(s))) for s in raw.split()[:MAX_FACETS]]
+    scopes = [("scope", _cap(urllib.parse.unquote(s))) for s in _scope_words(raw)[:MAX_FACETS]]
     return [("", raw), *scopes]
+
+
+# One scope URI inside a list some tool printed around it: ['onvif://…', …], <d:Scopes>…</d:Scopes>
+# or "a, b" (a scope itself never holds a quote, a bracket or an angle bracket).
+_SCOPE_URI = re.compile(r"[A-Za-z][\w+.-]{0,20}://[^\s'\"<>\[\]]+")
+
+
+def _scope_words(raw: str) -> list[str]:
+    """The scopes of a WS-Discovery Scopes value: blank-separated as sent, or the URIs of a list
+    a tool printed."""
+    if not any(mark in raw for mark in "'\"<[,"):
+        return raw.split()
+    return [uri.rstrip(",;)") for uri in _SCOPE_URI.findall(raw)]
 
 
 # "Key: value" lines and printed objects: how people and client libraries show a reply they

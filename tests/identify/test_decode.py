@@ -96,6 +96,19 @@ class TestTextChannels:
         assert ("scope", "onvif://www.onvif.org/name/HIKVISION DS-2CD2385G1-I") in found
         assert ("scope", "onvif://www.onvif.org/Profile/T") in found
 
+    def test_scopes_inside_a_printed_list_or_element_are_the_uris(self) -> None:
+        """A Python list, the Scopes element or a comma-joined line: the same two scopes."""
+        want = [
+            ("scope", "onvif://www.onvif.org/hardware/DS-2CD2043G2-I"),
+            ("scope", "onvif://www.onvif.org/name/HIKVISION"),
+        ]
+        for printed in (
+            "['onvif://www.onvif.org/hardware/DS-2CD2043G2-I', 'onvif://www.onvif.org/name/HIKVISION']",
+            "<d:Scopes>onvif://www.onvif.org/hardware/DS-2CD2043G2-I onvif://www.onvif.org/name/HIKVISION</d:Scopes>",
+            "onvif://www.onvif.org/hardware/DS-2CD2043G2-I, onvif://www.onvif.org/name/HIKVISION",
+        ):
+            assert facets("wsd.scopes", printed)[1:] == want, printed
+
     def test_mdns_txt_items_keep_spaces_inside_values(self) -> None:
         """'k=v' items split on whitespace before the next key, so values may contain spaces."""
         found = facets("mdns.txt", "model=AXIS M3045-V macaddress=ACCC8E000001\nvendor=Axis")
