@@ -263,6 +263,33 @@ def _txt_items(line: str) -> list[Facet]:
     return mdns_items(line)
 
 
+# avahi-browse's line for a found service: "+ eth0 IPv4 <instance>  <_type._tcp>  <domain>"
+# ("=" once resolved), the instance padded with blanks; and the \DDD escapes that avahi and
+# dns-sd print for bytes of an instance name (RFC 6763 section 4.3: "\032" is a space).
+_AVAHI_LINE = re.compile(
+    r"^[+=]\s+\S+\s+IPv[46]\s+(?P<instance>\S.{0,200}?)\s+(?P<type>_[\w-]{1,40}\._(?:tcp|udp))\s+(?P<domain>\S{1,60})\s*$"
+)
+_DNS_ESCAPE = re.compile(r"\\(\d{3}|[^\d])")
+
+
+def _unescaped_dns(name: str) -> str:
+    def byte(hit: re.Match[str]) -> str:
+        code = hit.group(1)
+        return chr(int(code)) if code.isdigit() and int(code) < 256 else code
+
+    return _DNS_ESCAPE.sub(byte, name)
+
+
+def _mdns_service(raw: str) -> list[Facet]:
+    """A DNS-SD service instance name, also as avahi-browse prints one and with its escapes
+    undone."""
+    line = raw.strip()
+    found = _AVAHI_LINE.match(line)
+    if found is not None:
+        line = f"{found['instance']}.{found['type']}.{found['domain'].rstrip('.')}"
+    return [("", _unescaped_dns(line) if "\\" in line else line)]
+
+
 def _mdns_txt(raw: str) -> list[Facet]:
     facets: list[Facet] = [("", raw)]
     for line in raw.splitlines():
@@ -698,6 +725,7 @@ DECODERS: dict[str, Callable[[str], list[Facet]]] = {
     "onvif.device_information": _device_information,
     "dhip": _dhip,
     "mdns.txt": _mdns_txt,
+    "mdns.service": _mdns_service,
     "mac": _mac,
     "wsd.epr": _uuid_tail,
     "ssdp.st": _uuid_tail,

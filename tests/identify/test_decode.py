@@ -109,6 +109,16 @@ class TestTextChannels:
         ):
             assert facets("wsd.scopes", printed)[1:] == want, printed
 
+    def test_an_avahi_browse_line_and_dns_escapes_give_the_instance_name(self) -> None:
+        """avahi-browse pads its columns; avahi and dns-sd print a space as \\032."""
+        name = "AXIS M3045-V - ACCC8E012345._axis-video._tcp.local"
+        line = "+   eth0 IPv4 AXIS M3045-V - ACCC8E012345          _axis-video._tcp     local"
+        assert facets("mdns.service", line) == [("", name)]
+        escaped = "AXIS\\032M3045-V\\032-\\032ACCC8E012345._axis-video._tcp.local"
+        assert facets("mdns.service", escaped) == [("", name)]
+        # An instance name as announced is left as it is.
+        assert facets("mdns.service", name) == [("", name)]
+
     def test_mdns_txt_items_keep_spaces_inside_values(self) -> None:
         """'k=v' items split on whitespace before the next key, so values may contain spaces."""
         found = facets("mdns.txt", "model=AXIS M3045-V macaddress=ACCC8E000001\nvendor=Axis")
