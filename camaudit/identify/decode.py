@@ -648,9 +648,30 @@ _REALM_KEY = re.compile(r"(?i:\brealm)\s*=\s*")
 _BARE_OR_SINGLE = re.compile(r'realm=(?:\'([^\'"\r\n]{0,128})\'|([^\s",\']{1,128})(?=\s*(?:,|$)))')
 
 
+# A challenge a tool printed inside its own quoting: a JSON string (realm=\"…\"), a Python list,
+# bytes or dict item (['Digest …'], b'Digest …', {'www-authenticate': 'Digest …'}).
+_SCHEME_START = re.compile(r"(?i)\b(?:basic|digest)\s+[\w-]{1,30}\s*=")
+_WRAPPER = re.compile(r"""^[\s\[({]*(?:b|u)?(?P<quote>['"])?(?:[\w-]{1,40}['"]?\s*:\s*['"]?)?$""")
+
+
+def _unwrapped_challenge(raw: str) -> str:
+    text = raw.replace('\\"', '"') if '\\"' in raw else raw
+    found = _SCHEME_START.search(text)
+    if found is None or found.start() == 0:
+        return text
+    wrapper = _WRAPPER.match(text[: found.start()])
+    if wrapper is None:
+        return text
+    inner = text[found.start() :].rstrip()
+    closing = inner.rstrip("]})").rstrip()
+    if wrapper["quote"] and closing.endswith(wrapper["quote"]):
+        closing = closing[:-1]
+    return closing
+
+
 def canonical_challenge(raw: str) -> str:
     """A WWW-Authenticate value in the spelling rules are written against (RFC 9110 §11)."""
-    text = _HEADER_NAME.sub("", raw, count=1)
+    text = _HEADER_NAME.sub("", _unwrapped_challenge(raw), count=1)
     text = _SCHEME.sub(lambda m: m[1].capitalize(), text, count=1)
     text = _REALM_KEY.sub("realm=", text, count=1)
     return _BARE_OR_SINGLE.sub(lambda m: f'realm="{m[1] if m[1] is not None else m[2]}"', text, 1)

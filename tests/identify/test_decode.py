@@ -429,6 +429,19 @@ class TestChallengeSpelling:
         ):
             assert decode.canonical_challenge(spelling) == self.CANONICAL, spelling
 
+    def test_a_challenge_inside_a_tools_quoting_is_taken_out_of_it(self) -> None:
+        """Logs print the header as a JSON string, a Python list, bytes or a dict item."""
+        for printed in (
+            'Digest realm=\\"DS-2CD2142FWD-I\\", qop=\\"auth\\"',
+            '[\'Digest realm="DS-2CD2142FWD-I", qop="auth"\']',
+            'b\'Digest realm="DS-2CD2142FWD-I", qop="auth"\'',
+            "{'www-authenticate': 'Digest realm=\"DS-2CD2142FWD-I\", qop=\"auth\"'}",
+        ):
+            assert decode.canonical_challenge(printed) == self.CANONICAL, printed
+        # Text before the scheme that is not a tool's quoting stays: it is part of the value.
+        two = 'Negotiate, Digest realm="DS-2CD2142FWD-I", qop="auth"'
+        assert decode.canonical_challenge(two) == two
+
     def test_a_bare_realm_with_spaces_is_left_for_the_rules_that_read_it(self) -> None:
         assert decode.canonical_challenge("basic realm=IP Camera") == "Basic realm=IP Camera"
 
