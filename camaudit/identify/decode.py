@@ -833,8 +833,8 @@ _DN_PREFIX = re.compile(r"(?i)^(?:subject|issuer)\s*[=:]\s*")
 # net-snmp's snmpget/snmpwalk print "SNMPv2-MIB::sysDescr.0 = STRING: text" (or the numeric OID
 # 1.3.6.1.2.1.1.1.0, or "iso.3.6..." when the MIB is not loaded), often with the text in quotes.
 _SNMP_SYSDESCR_PREFIX = re.compile(
-    r"(?i)^(?:[\w-]+::)?(?:sysDescr|(?:iso|\.?1)\.3\.6\.1\.2\.1\.1\.1)(?:\.0)?\s*=\s*"
-    r"(?:STRING:\s*)?"
+    r"(?i)^(?:(?:[\w-]+::)?(?:sysDescr|(?:iso|\.?1)\.3\.6\.1\.2\.1\.1\.1)(?:\.0)?\s*=\s*"
+    r"(?:STRING:\s*)?|STRING:\s+)"
 )
 _DN_EQUALS = re.compile(r"[ \t]*=[ \t]*")
 
@@ -844,7 +844,17 @@ def bare_value(channel: str, raw: str) -> str:
     names = _HEADER_PREFIX.get(channel)
     if names is not None:
         head, colon, rest = raw.partition(":")
-        return rest.strip() if colon and head.strip().lower() in names else raw
+        if not colon or head.strip().strip("'\"").lower() not in names:
+            return raw
+        # A printed dict item ('Server': 'App-webs/') has its value quoted too.
+        rest = rest.strip().rstrip(",")
+        quoted = (
+            len(rest) >= 2
+            and rest[0] == rest[-1]
+            and rest[0] in "'\""
+            and head.strip()[:1] in "'\""
+        )
+        return rest[1:-1] if quoted else rest
     if channel == "http.title":
         tagged = _TITLE_TAGS.match(raw)
         return tagged.group(1) if tagged else raw

@@ -204,6 +204,15 @@ class TestTextChannels:
         assert facets("snmp.sysdescr", f".1.3.6.1.2.1.1.1.0 = STRING: {text}") == [("", text)]
         # A sysDescr that merely has an equals sign is left whole.
         assert facets("snmp.sysdescr", "Build = 5") == [("", "Build = 5")]
+        # snmpget -Ov prints only the type before the text.
+        assert facets("snmp.sysdescr", f"STRING: {text}") == [("", text)]
+
+    def test_a_header_printed_as_a_dict_item_is_its_bare_value(self) -> None:
+        """Python and JSON print a header as 'Server': 'App-webs/' or "Server": "App-webs/"."""
+        for printed in ("'Server': 'App-webs/',", '"Server": "App-webs/"', "Server: App-webs/"):
+            assert facets("http.server", printed) == [("", "App-webs/")], printed
+        # Quotes that belong to the value itself stay when the name was not quoted.
+        assert facets("http.server", 'Server: "quoted"') == [("", '"quoted"')]
 
     def test_a_mac_inside_a_line_of_tool_output_is_read(self) -> None:
         """ifconfig, ip and ipconfig lines: the interface's own address, not the broadcast one."""
