@@ -848,13 +848,7 @@ def bare_value(channel: str, raw: str) -> str:
             return raw
         # A printed dict item ('Server': 'App-webs/') has its value quoted too.
         rest = rest.strip().rstrip(",")
-        quoted = (
-            len(rest) >= 2
-            and rest[0] == rest[-1]
-            and rest[0] in "'\""
-            and head.strip()[:1] in "'\""
-        )
-        return rest[1:-1] if quoted else rest
+        return _unquoted(rest, "'\"") if head.strip()[:1] in "'\"" else rest
     if channel == "http.title":
         tagged = _TITLE_TAGS.match(raw)
         return tagged.group(1) if tagged else raw
@@ -866,9 +860,9 @@ def bare_value(channel: str, raw: str) -> str:
     return raw
 
 
-def _unquoted(text: str) -> str:
+def _unquoted(text: str, quotes: str = '"') -> str:
     text = text.strip()
-    return text[1:-1] if len(text) >= 2 and text[0] == text[-1] == '"' else text
+    return text[1:-1] if len(text) >= 2 and text[0] == text[-1] and text[0] in quotes else text
 
 
 def facets(channel: str, value: str) -> list[Facet]:
