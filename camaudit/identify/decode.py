@@ -448,6 +448,35 @@ _STATED_KEYED = re.compile(
 _STATED_LINE = re.compile(
     rf"(?m)^[ \t]*((?i:{_LINE_KEYS}))[ \t]*[=:][ \t]*([^\r\n=]{{1,81}}?)[ \t]*\r?$"
 )
+# A device's information page shows the same things to a person: a table row or definition list
+# "<td>Model</td><td>DS-2CD2142FWD-I</td>", or a line "Model Number: IPC-HDW5421S<br>". The label
+# is read with its words run together ("Serial No." is serialno) and must be one of the names
+# above or these few spoken forms of them.
+_LABEL_KIND: dict[str, str] = {
+    **{key.replace("_", ""): kind for key, kind in _STATED_KIND.items()},
+    "modelnumber": "stated_model",
+    "modelno": "stated_model",
+    "devicemodelnumber": "stated_model",
+    "serialno": "stated_serial",
+    "deviceserialnumber": "stated_serial",
+    "deviceserialno": "stated_serial",
+    "deviceserial": "stated_serial",
+    "devicemacaddress": "stated_mac",
+}
+_LABEL = r"([A-Za-z][A-Za-z.]{0,13}(?:[ _][A-Za-z][A-Za-z.]{0,13}){0,2})"
+_LABEL_TAGS = "td|th|dt|dd|label|span|b|strong|div|p|font|li"
+_STATED_HTML_CELL = re.compile(
+    rf">[ \t]*{_LABEL}[ \t]*:?[ \t]*</(?:{_LABEL_TAGS})>\s*"
+    rf"(?:<(?:{_LABEL_TAGS})\b[^<>]{{0,80}}>\s*){{1,3}}([^<>\s][^<>]{{0,80}}?)\s*<"
+)
+# ...or an element named for what it holds: <span id="model">DS-2CD2142FWD-I</span>.
+_STATED_HTML_NAMED = re.compile(
+    rf"<(?:{_LABEL_TAGS})\b[^<>]{{0,120}}?\b(?:id|class|name)\s*=\s*[\"']([A-Za-z][\w.-]{{1,30}})[\"']"
+    rf"[^<>]{{0,120}}>\s*([^<>\s][^<>]{{0,80}}?)\s*<"
+)
+_STATED_HTML_LINE = re.compile(
+    rf"(?m)(?:>|^)[ \t]*{_LABEL}[ \t]*:[ \t]*([^<>\s:][^<>\r\n]{{0,80}}?)[ \t]*(?:<|\r?$)"
+)
 MAX_STATED = 12
 # A device document states its own MAC, model or serial once or twice (wired and wireless). A page
 # that states more is a list of other devices (a router's client table, a recorder's channels):
@@ -487,6 +516,11 @@ def stated_fields(raw: str) -> list[Facet]:
             found.append((hit.start(), kind, _value_of(hit).strip()))
             if len(found) >= 4 * MAX_STATED:
                 break
+    for pattern in (_STATED_HTML_CELL, _STATED_HTML_NAMED, _STATED_HTML_LINE):
+        for hit in pattern.finditer(raw):
+            kind = _LABEL_KIND.get(re.sub(r"[ _.-]", "", hit.group(1)).casefold())
+            if kind is not None:
+                found.append((hit.start(), kind, hit.group(2).strip()))
     facets: list[Facet] = []
     for _, kind, text in sorted(found):
         if text and (kind, text) not in facets:

@@ -308,6 +308,26 @@ class TestTextChannels:
         assert ("stated_brand", "HIKVISION") in facets("http.body", printed)
         assert ("stated_model", "DS-2DF7286-A") in facets("http.body", printed)
 
+    def test_an_information_page_states_them_to_a_person_in_cells_lines_or_named_elements(
+        self,
+    ) -> None:
+        """A table row, a definition list, a "Label: value" line or an element whose id names its
+        content; labels run their words together ("Serial No." is serialno)."""
+        row = '<tr><td class="l">Model</td><td class="r">DS-2CD2143G2-IS</td></tr>'
+        assert facets("http.body", row)[1:] == [("stated_model", "DS-2CD2143G2-IS")]
+        listing = "<dt>Model Number:</dt><dd>IPC-HDW2431T-AS</dd>"
+        assert facets("http.body", listing)[1:] == [("stated_model", "IPC-HDW2431T-AS")]
+        lines = "<p>Device Model: DHI-NVR4208-8P-4KS2</p><p>Serial No.: 6J0ABCD1234567</p>"
+        assert facets("http.body", lines)[1:] == [
+            ("stated_model", "DHI-NVR4208-8P-4KS2"),
+            ("stated_serial", "6J0ABCD1234567"),
+        ]
+        named = '<span id="mac-address">44:19:b6:00:00:01</span>'
+        assert facets("http.body", named)[1:] == [("stated_mac", "44:19:b6:00:00:01")]
+        # Labels that are not these names state nothing.
+        other = "<td>Firmware</td><td>V5.5.0</td><p>Username: admin</p><div id='login'>x</div>"
+        assert facets("http.body", other)[1:] == []
+
     def test_a_list_of_other_devices_states_nothing_about_this_one(self) -> None:
         """A router's client table or a recorder's channel list names many MACs and models; none
         is the device's own, so a kind stated more than twice is dropped."""
