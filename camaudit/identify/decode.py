@@ -518,9 +518,11 @@ def stated_fields(raw: str) -> list[Facet]:
                 break
     for pattern in (_STATED_HTML_CELL, _STATED_HTML_NAMED, _STATED_HTML_LINE):
         for hit in pattern.finditer(raw):
-            kind = _LABEL_KIND.get(re.sub(r"[ _.-]", "", hit.group(1)).casefold())
-            if kind is not None:
-                found.append((hit.start(), kind, hit.group(2).strip()))
+            labelled = _LABEL_KIND.get(re.sub(r"[ _.-]", "", hit.group(1)).casefold())
+            if labelled is not None:
+                found.append((hit.start(), labelled, hit.group(2).strip()))
+            if len(found) >= 8 * MAX_STATED:
+                break
     facets: list[Facet] = []
     for _, kind, text in sorted(found):
         if text and (kind, text) not in facets:
@@ -531,9 +533,49 @@ def stated_fields(raw: str) -> list[Facet]:
     return [(kind, text) for kind, text in facets if kind not in crowded]
 
 
+# A page names its device's model in prose too ("DS-2CD2143G2-IS" in a heading, a script string,
+# a help line). Words shaped like a vendor model number, letters, a hyphen, then a part with a
+# digit, are offered to the model grammars, which alone decide; the rule that reads them is
+# weaker than a stated field, since prose may name some other device. Standards and codecs
+# share the shape and are skipped. Several distinct models mean a list, as with stated fields.
+_TEXT_MODEL = re.compile(
+    r"(?<![\w./@:-])([A-Za-z]{1,6}-(?=[0-9A-Za-z]{0,12}\d)[0-9A-Z][0-9A-Za-z]*(?:[-/][0-9A-Za-z]+){0,6})(?![\w@-])"
+)
+_NOT_MODELS = frozenset(
+    "utf iso sha aes mpeg rfc iec ansi cp win windows x h g md rc tls ssl ie es ecma ucs"  # noqa: SIM905
+    " koi gb big jis euc ascii ip pci usb hdmi rs dd mm yyyy".split()
+)
+MAX_TEXT_MODELS = 24  # words examined, so a long page costs no more than a short one
+
+
+def text_models(raw: str, stated: Sequence[Facet] = ()) -> list[Facet]:
+    """(text_model, word) for each distinct model-shaped word, in reading order; none when the
+    page names more than MAX_SAME_KIND models (a word that extends an earlier one, a serial
+    made of a model and a date, is the same model). Words the page states as its model or
+    serial are read as such already and are left out."""
+    known = [text for _kind, text in stated]
+    words: list[str] = []
+    for hit in _TEXT_MODEL.finditer(raw):
+        word = hit.group(1)
+        if word.split("-", 1)[0].casefold() in _NOT_MODELS:
+            continue
+        if not any(word.startswith(seen) or seen.startswith(word) for seen in words):
+            words.append(word)
+            if any(word.startswith(text) or text.startswith(word) for text in known):
+                words[-1:] = []  # stated: read by the stated-field rules
+                known.append(word)
+        if len(words) > MAX_TEXT_MODELS:
+            break
+    if len(words) > MAX_SAME_KIND:
+        return []
+    return [("text_model", word) for word in words]
+
+
 def _body(raw: str) -> list[Facet]:
-    """The body, and what it states of the device's model, maker, MAC and serial."""
-    return [("", raw), *stated_fields(raw)]
+    """The body, what it states of the device's model, maker, MAC and serial, and the model
+    numbers its prose names."""
+    stated = stated_fields(raw)
+    return [("", raw), *stated, *text_models(raw, stated)]
 
 
 # Words a company name ends with that say nothing of whose it is ("Xiamen Yealink Network

@@ -328,6 +328,19 @@ class TestTextChannels:
         other = "<td>Firmware</td><td>V5.5.0</td><p>Username: admin</p><div id='login'>x</div>"
         assert facets("http.body", other)[1:] == []
 
+    def test_model_numbers_named_in_prose_are_offered_to_the_model_grammars(self) -> None:
+        """Model-shaped words, once each (a serial that extends a model is that model); standards
+        sharing the shape are skipped, and a page naming three models names none."""
+        page = '<meta charset="UTF-8"><h1>DS-2CD2146G2-ISU</h1>sn DS-2CD2146G2-ISU20200101AAWR1'
+        assert [f for f in facets("http.body", page) if f[0] == "text_model"] == [
+            ("text_model", "DS-2CD2146G2-ISU")
+        ]
+        listing = "<li>DS-2CD2143G2-IS</li><li>IPC-HDW2431T-AS</li><li>DS-7608NI-K2</li>"
+        assert not [f for f in facets("http.body", listing) if f[0] == "text_model"]
+        assert not [
+            f for f in facets("http.body", "ISO-8859-1, SHA-256, H-264") if f[0] == "text_model"
+        ]
+
     def test_a_list_of_other_devices_states_nothing_about_this_one(self) -> None:
         """A router's client table or a recorder's channel list names many MACs and models; none
         is the device's own, so a kind stated more than twice is dropped."""
