@@ -931,8 +931,8 @@ def bare_value(channel: str, raw: str) -> str:
     if channel in ("tls.subject", "tls.issuer"):
         return _DN_EQUALS.sub("=", _DN_PREFIX.sub("", raw, count=1))
     if channel == "snmp.sysdescr":
-        text = _SNMP_SYSDESCR_PREFIX.sub("", raw, count=1)
-        return _unquoted(text) if text != raw else raw
+        # snmpget prints STRING: "..."; some agents put the quotes in the value itself.
+        return _unquoted(_SNMP_SYSDESCR_PREFIX.sub("", raw, count=1))
     return raw
 
 

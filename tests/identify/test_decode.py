@@ -202,6 +202,8 @@ class TestTextChannels:
         assert facets("snmp.sysdescr", f"SNMPv2-MIB::sysDescr.0 = STRING: {text}") == [("", text)]
         assert facets("snmp.sysdescr", f'iso.3.6.1.2.1.1.1.0 = STRING: "{text}"') == [("", text)]
         assert facets("snmp.sysdescr", f".1.3.6.1.2.1.1.1.0 = STRING: {text}") == [("", text)]
+        # Some agents (old Sony cameras) send the quotes as part of the value.
+        assert facets("snmp.sysdescr", f'"{text}"') == [("", text)]
         # A sysDescr that merely has an equals sign is left whole.
         assert facets("snmp.sysdescr", "Build = 5") == [("", "Build = 5")]
         # snmpget -Ov prints only the type before the text.
