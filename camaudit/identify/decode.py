@@ -545,29 +545,29 @@ _NOT_MODELS = frozenset(
     "utf iso sha aes mpeg rfc iec ansi cp win windows x h g md rc tls ssl ie es ecma ucs"  # noqa: SIM905
     " koi gb big jis euc ascii ip pci usb hdmi rs dd mm yyyy".split()
 )
-MAX_TEXT_MODELS = 24  # words examined, so a long page costs no more than a short one
+
+
+def _same_model(word: str, other: str) -> bool:
+    return word.startswith(other) or other.startswith(word)
 
 
 def text_models(raw: str, stated: Sequence[Facet] = ()) -> list[Facet]:
     """(text_model, word) for each distinct model-shaped word, in reading order; none when the
-    page names more than MAX_SAME_KIND models (a word that extends an earlier one, a serial
-    made of a model and a date, is the same model). Words the page states as its model or
-    serial are read as such already and are left out."""
+    page names more than MAX_SAME_KIND models. A word that extends an earlier one (a serial made
+    of a model and a date) is the same model, and words the page states as its model or serial
+    are read by the stated-field rules already."""
     known = [text for _kind, text in stated]
     words: list[str] = []
     for hit in _TEXT_MODEL.finditer(raw):
         word = hit.group(1)
         if word.split("-", 1)[0].casefold() in _NOT_MODELS:
             continue
-        if not any(word.startswith(seen) or seen.startswith(word) for seen in words):
-            words.append(word)
-            if any(word.startswith(text) or text.startswith(word) for text in known):
-                words[-1:] = []  # stated: read by the stated-field rules
-                known.append(word)
-        if len(words) > MAX_TEXT_MODELS:
-            break
-    if len(words) > MAX_SAME_KIND:
-        return []
+        if any(_same_model(word, other) for other in known):
+            continue
+        known.append(word)
+        words.append(word)
+        if len(words) > MAX_SAME_KIND:
+            return []
     return [("text_model", word) for word in words]
 
 
