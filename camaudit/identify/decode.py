@@ -571,9 +571,24 @@ def text_models(raw: str, stated: Sequence[Facet] = ()) -> list[Facet]:
     return [("text_model", word) for word in words]
 
 
+# A body quoted inside a log line or an error message has its line breaks written as the two
+# characters \r\n (or \n), and its quotes as \". A page with no real line break but several
+# such escapes is read as the text it stands for, so the page rules see the page itself.
+_PRINTED_BREAK = re.compile(r"\\r\\n|\\n")
+_PRINTED_QUOTE = re.compile(r'\\(["\'/])')
+
+
+def unprinted_body(raw: str) -> str:
+    if "\n" in raw or len(_PRINTED_BREAK.findall(raw[:4096])) < 2:
+        return raw
+    text = _PRINTED_BREAK.sub(lambda hit: "\r\n" if hit.group(0) == "\\r\\n" else "\n", raw)
+    return _PRINTED_QUOTE.sub(r"\1", text.replace("\\t", "\t"))
+
+
 def _body(raw: str) -> list[Facet]:
     """The body, what it states of the device's model, maker, MAC and serial, and the model
     numbers its prose names."""
+    raw = unprinted_body(raw)
     stated = stated_fields(raw)
     return [("", raw), *stated, *text_models(raw, stated)]
 

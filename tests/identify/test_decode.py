@@ -343,6 +343,19 @@ class TestTextChannels:
             f for f in facets("http.body", "ISO-8859-1, SHA-256, H-264") if f[0] == "text_model"
         ]
 
+    def test_a_body_quoted_in_a_log_line_is_read_as_the_page_it_stands_for(self) -> None:
+        """Escaped line breaks and quotes (\\r\\n, \\") become the page's own; a page with a real
+        line break, or a single escape in a script, is left as it came."""
+        printed = r"<html>\r\n<body class=\"login\">\r\n<h2>Access Error</h2>\n</body>"
+        assert facets("http.body", printed)[0] == (
+            "",
+            '<html>\r\n<body class="login">\r\n<h2>Access Error</h2>\n</body>',
+        )
+        real = '<html>\n<script>var s = "a\\nb\\nc";</script>'
+        assert facets("http.body", real)[0] == ("", real)
+        one = r'<script>var s = "a\nb";</script>'
+        assert facets("http.body", one)[0] == ("", one)
+
     def test_a_list_of_other_devices_states_nothing_about_this_one(self) -> None:
         """A router's client table or a recorder's channel list names many MACs and models; none
         is the device's own, so a kind stated more than twice is dropped."""
