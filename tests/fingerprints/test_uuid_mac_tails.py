@@ -91,3 +91,16 @@ def test_the_upnp_sdk_udn_tail_is_a_mac_too(database: Database) -> None:
     )
     maker, verdict = judged(database, "ssdp.st", "uuid:Upnp-BasicDevice-1_0-B8A44F26437D")
     assert (maker, verdict) == ("axis", Verdict.POSSIBLE)
+
+
+@pytest.mark.parametrize("channel", CHANNELS)
+def test_a_random_uuids_tail_is_never_taken_for_the_units_mac(
+    database: Database, channel: str
+) -> None:
+    """A version 4 UUID's last group is random: read as a MAC it would give the unit a second
+    identity beside its real MAC and lower every verdict on it (a Dahua lab unit's EPR)."""
+    value = "urn:uuid:8feff412-35c7-4089-8d7c-07fedfbb2853"
+    evidence = Evidence(host=IPv4Address("198.51.100.40"), channel=channel, value=value, probe="t")
+    [device] = identify_hosts([evidence], database)
+    assert device.mac is None
+    assert not device.conflicts
