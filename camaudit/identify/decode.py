@@ -571,14 +571,14 @@ def text_models(raw: str, stated: Sequence[Facet] = ()) -> list[Facet]:
     return [("text_model", word) for word in words]
 
 
-# A body quoted inside a log line or an error message has its line breaks written as the two
-# characters \r\n (or \n), and its quotes as \". A page with no real line break but several
-# such escapes is read as the text it stands for, so the page rules see the page itself.
+# A body or header block quoted inside a log line or an error message has its line breaks written
+# as the two characters \r\n (or \n), and its quotes as \". A value with no real line break but
+# several such escapes is read as the text it stands for, so the rules see what the device sent.
 _PRINTED_BREAK = re.compile(r"\\r\\n|\\n")
 _PRINTED_QUOTE = re.compile(r'\\(["\'/])')
 
 
-def unprinted_body(raw: str) -> str:
+def unprinted(raw: str) -> str:
     if "\n" in raw or len(_PRINTED_BREAK.findall(raw[:4096])) < 2:
         return raw
     text = _PRINTED_BREAK.sub(lambda hit: "\r\n" if hit.group(0) == "\\r\\n" else "\n", raw)
@@ -588,7 +588,7 @@ def unprinted_body(raw: str) -> str:
 def _body(raw: str) -> list[Facet]:
     """The body, what it states of the device's model, maker, MAC and serial, and the model
     numbers its prose names."""
-    raw = unprinted_body(raw)
+    raw = unprinted(raw)
     stated = stated_fields(raw)
     return [("", raw), *stated, *text_models(raw, stated)]
 
@@ -779,6 +779,7 @@ _TOOL_LINE = ("> ", "* ", "{ ", "} ")
 
 def block_as_sent(raw: str) -> str:
     """An http.headers value as the device sent it: the status line and headers, one per line."""
+    raw = unprinted(raw)
     if raw.lstrip()[:1] == "{" or raw.startswith("CaseInsensitiveDict("):
         items = printed_pairs(raw)
         if items:

@@ -33,13 +33,11 @@ _FILLERS = ("a", "A", "0", "9", " ", "-", ".", "/", ":", "_", "x1", "A-", "<a>",
 
 
 def texts_for(rule: Rule, text: str) -> list[str]:
-    """What the rule sees for a sample: the decoded field's texts, else the sample itself."""
-    if rule.field:
-        found = list(decode.iter_fields(rule.channel, text, rule.field))
-        if found:
-            return found
-        return [text[: vocabulary.value_limit(rule.channel)]]
-    return [text[: vocabulary.value_limit(rule.channel)]]
+    """What the rule sees for a sample, decoded as the engine decodes evidence (a whole value
+    too: a printed header block or a challenge is matched in its canonical spelling), else the
+    sample itself."""
+    found = list(decode.iter_fields(rule.channel, text, rule.field))
+    return found or [text[: vocabulary.value_limit(rule.channel)]]
 
 
 def first_facts(rule: Rule, text: str) -> dict[str, str] | None:

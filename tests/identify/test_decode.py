@@ -355,6 +355,11 @@ class TestTextChannels:
         assert facets("http.body", real)[0] == ("", real)
         one = r'<script>var s = "a\nb";</script>'
         assert facets("http.body", one)[0] == ("", one)
+        # A header block quoted the same way is the block the device sent.
+        block = r"HTTP/1.0 302 Redirect\r\nServer: Hikvision-Webs\r\nDate: Mon"
+        assert facets("http.headers", block) == [
+            ("", "HTTP/1.0 302 Redirect\r\nServer: Hikvision-Webs\r\nDate: Mon")
+        ]
 
     def test_a_list_of_other_devices_states_nothing_about_this_one(self) -> None:
         """A router's client table or a recorder's channel list names many MACs and models; none
