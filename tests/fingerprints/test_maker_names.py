@@ -30,6 +30,8 @@ def maker_of(database: Database, channel: str, value: str) -> str | None:
         ("ABUS Security-Center GmbH & Co. KG", "abus"),
         ("Vanderbilt International (SWE) AB", "vanderbilt"),
         ("Cohu, Inc., Electronics Division", "cohu"),
+        # EFM Networks sells as ipTIME; its company name is known from makers.txt alone.
+        ("EFM Networks Co., Ltd.", "efm-networks"),
     ],
 )
 def test_a_company_name_names_its_maker(registrant: str, maker: str) -> None:
