@@ -40,7 +40,7 @@ class Rule:
     description: str
     channel: str
     field: str
-    mode: str  # "anchored" (re.match) or "search" (re.search)
+    mode: str  # "anchored" (re.match) or "search" (re.search); "label" is loaded as anchored
     pattern: str
     facts: Mapping[str, str]
     confidence: float
@@ -244,7 +244,13 @@ def _parse_rule(raw: object, *, index: int, channel: str, path: Path, check_patt
     pattern = text("pattern")
     mode = text("match", "anchored")
     if mode not in vocabulary.MATCH_MODES:
-        problems.append(f'match must be "anchored" or "search", not {mode!r}')
+        problems.append(f'match must be "anchored", "search" or "label", not {mode!r}')
+    if mode == "label":
+        # A name, expanded here into the anchored pattern it stands for: everything after
+        # loading (the prefilter, verify, matching) sees an ordinary anchored rule.
+        if pattern.startswith("^") or pattern.endswith("$"):
+            problems.append('a match = "label" pattern is the name alone, without ^ or $')
+        pattern, mode = vocabulary.label_pattern(pattern), "anchored"
     confidence = table.get("confidence")
     if isinstance(confidence, bool) or not isinstance(confidence, int | float):
         problems.append("confidence must be a number between 0 and 1")

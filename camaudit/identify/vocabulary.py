@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import importlib.resources
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -141,7 +142,31 @@ RULE_KEYS: frozenset[str] = frozenset(
     }
 )
 EXAMPLE_KEYS: frozenset[str] = frozenset({"text", "text_b64", "expect"})
-MATCH_MODES: frozenset[str] = frozenset({"anchored", "search"})
+MATCH_MODES: frozenset[str] = frozenset({"anchored", "search", "label"})
+
+# What may follow a maker's or brand's name in a label, in any case, each word after a space,
+# comma or dot: "Hangzhou Hikvision Digital Technology Co., Ltd." is the name Hikvision. A rule
+# with match = "label" writes only the name; label_pattern adds these, so the list lives here
+# once rather than at the end of every brand rule. Company forms, and the product words a label
+# runs on into ("Foscam IPCamera" is not, "Foscam IP Camera" is). Narrower lists elsewhere:
+# decode._COMPANY_TAIL, the words set aside before a label is compared with the maker names.
+LABEL_TAIL_WORDS: tuple[str, ...] = (
+    *("inc", "ltd", "llc", "co", "corp", "corporation", "gmbh", "ag", "ab", "sa", "bv", "nv"),
+    *("oy", "as", "kk", "plc", "pty", "srl", "spa", "limited", "company", "group", "holdings"),
+    *("technology", "technologies", "security", "systems", "solutions", "software"),
+    *("electronics", "networks", "network", "communications", "vision", "labs", "america"),
+    *("usa", "europe", "international", "digital", "video", "electronic", "electric", "ent"),
+    *("r&d", "deutschland", "tech", "a.s", "innovation", "intelligent", "industries"),
+    *("ipc", "ip", "camera", "cameras", "cam", "ipcam", "webcam", "nvr", "dvr", "xvr", "hcvr"),
+    *("nvs", "dvs", "dome", "ptz", "recorder", "cctv", "surveillance"),
+)
+
+
+def label_pattern(name: str) -> str:
+    """The anchored pattern a match = "label" rule stands for: its name pattern, then any run
+    of LABEL_TAIL_WORDS, then optional trailing dots and spaces."""
+    words = "|".join(re.escape(word) for word in LABEL_TAIL_WORDS)
+    return f"^(?:{name})(?:[ ,.]+(?i:{words}))*[ .]*$"
 
 
 def search_allowed(channel: str, field: str) -> bool:

@@ -79,6 +79,41 @@ def test_each_check_reports_its_problem(
     assert any(expected in problem for problem in found), found
 
 
+NAME_RULE = GOOD.replace("rtsp.server", "brand").replace(
+    "pattern = '^Dahua Rtsp Server$'", "match = \"label\"\n    pattern = '(?i:dahua)'"
+).replace('"Dahua Rtsp Server"', '"Dahua Technology Co., Ltd."')
+
+
+@pytest.mark.parametrize(
+    ("text", "matches"),
+    [
+        ("Dahua Technology Co., Ltd.", True),
+        ("DAHUA", True),
+        ("dahua inc.", True),
+        ("Dahua IP Camera", True),
+        ("Dahua r&d", True),
+        ("Dahuasoft", False),  # the tail words follow a separator, never run on from the name
+        ("Dahua Toaster", False),
+        ("The Dahua", False),  # the name starts the label
+    ],
+)
+def test_a_label_rule_is_its_name_and_any_company_form(
+    write_db: WriteFiles, text: str, matches: bool
+) -> None:
+    """match = "label" writes the name only; the company form after it comes from one list."""
+    db = write_db(brand=NAME_RULE)
+    [rule] = list(db.rules())
+    assert rule_problems(db, "zz-test-dahua-rtsp") == []
+    assert (rule.apply(text) is not None) is matches
+
+
+def test_a_label_pattern_carries_no_anchors(write_db: WriteFiles) -> None:
+    """The anchors belong to the expansion; a written ^ would be a second one, in the middle."""
+    db = write_db(brand=NAME_RULE.replace("'(?i:dahua)'", "'^(?i:dahua)'"))
+    [rule] = list(db.rules())
+    assert any("without ^ or $" in problem for problem in verify.problems(rule, db))
+
+
 SOURCE_LINE = (
     'source = "https://github.com/rapid7/recog/blob/main/xml/rtsp_servers.xml (Dahua Rtsp Server)"'
 )
