@@ -79,9 +79,11 @@ def test_each_check_reports_its_problem(
     assert any(expected in problem for problem in found), found
 
 
-NAME_RULE = GOOD.replace("rtsp.server", "brand").replace(
-    "pattern = '^Dahua Rtsp Server$'", "match = \"label\"\n    pattern = '(?i:dahua)'"
-).replace('"Dahua Rtsp Server"', '"Dahua Technology Co., Ltd."')
+NAME_RULE = (
+    GOOD.replace("rtsp.server", "brand")
+    .replace("pattern = '^Dahua Rtsp Server$'", "match = \"label\"\n    pattern = '(?i:dahua)'")
+    .replace('"Dahua Rtsp Server"', '"Dahua Technology Co., Ltd."')
+)
 
 
 @pytest.mark.parametrize(
