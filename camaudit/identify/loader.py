@@ -245,6 +245,8 @@ def _parse_rule(raw: object, *, index: int, channel: str, path: Path, check_patt
     mode = text("match", "anchored")
     if mode not in vocabulary.MATCH_MODES:
         problems.append(f'match must be "anchored", "search" or "label", not {mode!r}')
+    pattern, unknown_fragments = vocabulary.expand_fragments(pattern)
+    problems += [f"(?&{name}) is not a pattern fragment" for name in unknown_fragments]
     if mode == "label":
         # A name, expanded here into the anchored pattern it stands for: everything after
         # loading (the prefilter, verify, matching) sees an ordinary anchored rule.

@@ -162,6 +162,44 @@ LABEL_TAIL_WORDS: tuple[str, ...] = (
 )
 
 
+# Pieces of pattern that several files' rules share, written (?&name) in a pattern (PCRE's
+# spelling of "the named subpattern"; Python's re refuses it, so one left unexpanded cannot pass
+# silently) and expanded by the loader. One shape, one place: a mend reaches every channel.
+PATTERN_FRAGMENTS: dict[str, str] = {
+    # Any challenge of either scheme, up to the opening quote of its realm.
+    "challenge_realm": r'(?:WWW-Authenticate:\s*)?(?:Digest|Basic)\b[^\r\n]*?\brealm="',
+    # A label standing in front of a product word: "<Brand> RTSP Server", "<Brand>Http",
+    # "<Brand>-Webs", "<Brand> Network Camera", "iptimeRtspServer" (joined at a case change). The
+    # label is lazy, so the first product word ends it. Interlogix, Hills, UTC and GE name more
+    # than cameras (an alarm panel's "Interlogix Web Server") and are never read as labels.
+    "leading_brand": (
+        r"(?!(?i:interlogix|hills|utc|ge)\b)"
+        r"(?P<brand>[A-Za-z][A-Za-z0-9&]{0,29}?"
+        r"(?:-(?!(?i:rtsp|https?|webs?|streaming|media|video|ip|cam|network|nvr|dvr|server))"
+        r"[A-Za-z0-9&]{1,20})?(?: [A-Za-z][A-Za-z0-9&]{1,20})??)"
+        r"(?:[ _-]|(?<=[a-z])(?=[A-Z]))"
+        r"(?i:rtsp|https?d?|webs?|web ?server|streaming|media|video|ip[ -]?cam(?:era)?"
+        r"|network ?camera|camera|nvr|dvr|server)(?=[A-Z/ _-]|\b)"
+    ),
+}
+_FRAGMENT_CALL = re.compile(r"\(\?&([a-z_]+)\)")
+
+
+def expand_fragments(pattern: str) -> tuple[str, list[str]]:
+    """`pattern` with each (?&name) replaced by its PATTERN_FRAGMENTS text, and the names that
+    are not fragments (left in place, so the pattern does not compile)."""
+    unknown: list[str] = []
+
+    def fragment(call: re.Match[str]) -> str:
+        text = PATTERN_FRAGMENTS.get(call.group(1))
+        if text is None:
+            unknown.append(call.group(1))
+            return call.group(0)
+        return text
+
+    return _FRAGMENT_CALL.sub(fragment, pattern), unknown
+
+
 def label_pattern(name: str) -> str:
     """The anchored pattern a match = "label" rule stands for: its name pattern, then any run
     of LABEL_TAIL_WORDS, then optional trailing dots and spaces."""

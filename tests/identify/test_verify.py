@@ -116,6 +116,24 @@ def test_a_label_pattern_carries_no_anchors(write_db: WriteFiles) -> None:
     assert any("without ^ or $" in problem for problem in verify.problems(rule, db))
 
 
+def test_a_shared_fragment_is_expanded_and_an_unknown_one_refused(write_db: WriteFiles) -> None:
+    """(?&leading_brand) stands for the one shared label-before-a-product-word shape; a name that
+    is no fragment is a problem, not a pattern that silently never matches."""
+    leading = (
+        GOOD.replace("'^Dahua Rtsp Server$'", "'^(?&leading_brand)'")
+        .replace('expect = { maker = "dahua" }', 'expect = { brand = "Dahua" }')
+        .replace('facts = { maker = "dahua", device_type = "ip-camera" }', "facts = {}")
+    )
+    db = write_db(rtsp_server=leading)
+    [rule] = list(db.rules())
+    assert rule_problems(db, "zz-test-dahua-rtsp") == []
+    assert rule.apply("AcmeRtspServer") == {"brand": "Acme"}
+    assert rule.apply("Interlogix Web Server") is None
+    db = write_db(rtsp_server=leading.replace("leading_brand", "leading_bran"))
+    [rule] = list(db.rules())
+    assert any("(?&leading_bran) is not a pattern fragment" in p for p in verify.problems(rule, db))
+
+
 SOURCE_LINE = (
     'source = "https://github.com/rapid7/recog/blob/main/xml/rtsp_servers.xml (Dahua Rtsp Server)"'
 )
