@@ -854,6 +854,10 @@ DECODERS: dict[str, Callable[[str], list[Facet]]] = {
 # hint at a maker, never vouch for one (engine.PARTIAL_CEILING).
 SADP_ALWAYS = ("DeviceSN", "MAC", "SoftwareVersion")
 DHIP_ALWAYS = ("DeviceType",)
+# DHIP also carries Dahua's JSON-RPC (the port-37777 login and its answers, RPC2 over HTTP): an
+# answer to a call is whole when it has its result, the call's id and the session (Dahua's RPC
+# returns all three in every answer; dahua-rpc-session-envelope in http_body.toml).
+DHIP_RPC_ALWAYS = ("result", "id", "session")
 # Required by the specifications: ONVIF Core GetDeviceInformationResponse, UPnP Device
 # Architecture 1.1 device description.
 ONVIF_ALWAYS = ("Manufacturer", "Model")
@@ -876,6 +880,10 @@ def _dhip_gaps(raw: str, found: list[Facet]) -> str:
     body = _json_body(raw)
     if not body or body.count("{") != body.count("}"):
         return "truncated DHIP reply (unbalanced JSON)"
+    names = {name for name, _text in found}
+    if "result" in names and "method" not in names:
+        missing = _missing(found, DHIP_RPC_ALWAYS)
+        return f"DHIP RPC answer without {', '.join(missing)}" if missing else ""
     missing = _missing(found, DHIP_ALWAYS)
     return f"DHIP reply without {', '.join(missing)}" if missing else ""
 

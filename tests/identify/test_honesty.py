@@ -141,6 +141,25 @@ def test_a_complete_dhip_reply_confirms_and_one_without_device_type_does_not(
         assert reply_conflicts(device)
 
 
+DHIP_RPC_CHALLENGE = (
+    '{"result":false,"params":{"realm":"Login to 907F3C6C73FEDA77","random":"1f1e4fbc-858a-47c8-'
+    '8a50-cb9310ad48cb","encryption":"Default"},"error":{"code":268632079,"message":"Component '
+    'error: login challenge!"},"id":0,"session":2869194125}'
+)
+
+
+def test_a_dhip_rpc_answer_is_whole_with_result_id_and_session(database: Database) -> None:
+    """DHIP also carries Dahua's RPC: a login challenge is a whole answer (no DeviceType is due),
+    and the same answer without its session is only a hint."""
+    assert decode.incompleteness("dhip", DHIP_RPC_CHALLENGE) == ""
+    device = judge(database, ev("dhip", DHIP_RPC_CHALLENGE, "dhip"))
+    assert (device.maker, device.verdict) == ("dahua", Verdict.CONFIRMED)
+    cut = DHIP_RPC_CHALLENGE.replace(',"session":2869194125', "")
+    assert decode.incompleteness("dhip", cut) == "DHIP RPC answer without session"
+    thin = judge(database, ev("dhip", cut, "dhip"))
+    assert (thin.maker, thin.verdict) == ("dahua", Verdict.POSSIBLE)
+
+
 def test_sadp_hikvision_and_dhip_dahua_on_one_address_are_conflicts(database: Database) -> None:
     """Two vendor protocols telling two stories (and two MACs): shown, and not trusted."""
     device = judge(
