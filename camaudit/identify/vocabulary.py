@@ -147,9 +147,9 @@ MATCH_MODES: frozenset[str] = frozenset({"anchored", "search", "label"})
 # What may follow a maker's or brand's name in a label, in any case, each word after a space,
 # comma or dot: "Hangzhou Hikvision Digital Technology Co., Ltd." is the name Hikvision. A rule
 # with match = "label" writes only the name; label_pattern adds these, so the list lives here
-# once rather than at the end of every brand rule. Company forms, and the product words a label
-# runs on into ("Foscam IPCamera" is not, "Foscam IP Camera" is). Narrower lists elsewhere:
-# decode._COMPANY_TAIL, the words set aside before a label is compared with the maker names.
+# once rather than at the end of every brand rule. Company forms, and product words standing as
+# words of their own ("Foscam IP Camera" is the name Foscam; "FoscamCam" is not). A narrower
+# list, decode._COMPANY_TAIL, is what is set aside before a label is compared with maker names.
 LABEL_TAIL_WORDS: tuple[str, ...] = (
     *("inc", "ltd", "llc", "co", "corp", "corporation", "gmbh", "ag", "ab", "sa", "bv", "nv"),
     *("oy", "as", "kk", "plc", "pty", "srl", "spa", "limited", "company", "group", "holdings"),
