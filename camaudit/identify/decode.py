@@ -881,11 +881,12 @@ def _dhip_gaps(raw: str, found: list[Facet]) -> str:
     if not body or body.count("{") != body.count("}"):
         return "truncated DHIP reply (unbalanced JSON)"
     names = {name for name, _text in found}
-    if "result" in names and "method" not in names:
-        missing = _missing(found, DHIP_RPC_ALWAYS)
-        return f"DHIP RPC answer without {', '.join(missing)}" if missing else ""
-    missing = _missing(found, DHIP_ALWAYS)
-    return f"DHIP reply without {', '.join(missing)}" if missing else ""
+    rpc_answer = "result" in names and "method" not in names
+    kind, wanted = (
+        ("DHIP RPC answer", DHIP_RPC_ALWAYS) if rpc_answer else ("DHIP reply", DHIP_ALWAYS)
+    )
+    missing = _missing(found, wanted)
+    return f"{kind} without {', '.join(missing)}" if missing else ""
 
 
 def _document_gaps(kind: str, wanted: tuple[str, ...]) -> Callable[[str, list[Facet]], str]:

@@ -166,6 +166,12 @@ LABEL_TAIL_WORDS: tuple[str, ...] = (
 # spelling of "the named subpattern"; Python's re refuses it, so one left unexpanded cannot pass
 # silently) and expanded by the loader. One shape, one place: a mend reaches every channel.
 PATTERN_FRAGMENTS: dict[str, str] = {
+    # A Dahua RPC answer: a boolean result and a session beside each other, either order (JSON-RPC
+    # has no session; Dahua's RPC puts one in every answer, over HTTP RPC2 and over DHIP alike).
+    "dahua_rpc_envelope": (
+        r'["\x27]result["\x27]\s*:\s*(?:[Tt]rue|[Ff]alse)\b[\s\S]{0,300}?["\x27]session["\x27]\s*:'
+        r'|["\x27]session["\x27]\s*:[\s\S]{0,300}?["\x27]result["\x27]\s*:\s*(?:[Tt]rue|[Ff]alse)\b'
+    ),
     # Any challenge of either scheme, up to the opening quote of its realm.
     "challenge_realm": r'(?:WWW-Authenticate:\s*)?(?:Digest|Basic)\b[^\r\n]*?\brealm="',
     # A label standing in front of a product word: "<Brand> RTSP Server", "<Brand>Http",
@@ -189,6 +195,8 @@ def expand_fragments(pattern: str) -> tuple[str, list[str]]:
     """`pattern` with each (?&name) replaced by its PATTERN_FRAGMENTS text, and the names that
     are not fragments (left in place, so the pattern does not compile)."""
     unknown: list[str] = []
+    if "(?&" not in pattern:
+        return pattern, unknown  # most patterns: no scan of every pattern at every start
 
     def fragment(call: re.Match[str]) -> str:
         text = PATTERN_FRAGMENTS.get(call.group(1))
@@ -200,11 +208,13 @@ def expand_fragments(pattern: str) -> tuple[str, list[str]]:
     return _FRAGMENT_CALL.sub(fragment, pattern), unknown
 
 
+_LABEL_TAIL = f"(?:[ ,.]+(?i:{'|'.join(re.escape(word) for word in LABEL_TAIL_WORDS)}))*[ .]*$"
+
+
 def label_pattern(name: str) -> str:
     """The anchored pattern a match = "label" rule stands for: its name pattern, then any run
     of LABEL_TAIL_WORDS, then optional trailing dots and spaces."""
-    words = "|".join(re.escape(word) for word in LABEL_TAIL_WORDS)
-    return f"^(?:{name})(?:[ ,.]+(?i:{words}))*[ .]*$"
+    return f"^(?:{name}){_LABEL_TAIL}"
 
 
 def search_allowed(channel: str, field: str) -> bool:
