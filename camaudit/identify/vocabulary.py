@@ -172,6 +172,11 @@ PATTERN_FRAGMENTS: dict[str, str] = {
         r'["\x27]result["\x27]\s*:\s*(?:[Tt]rue|[Ff]alse)\b[\s\S]{0,300}?["\x27]session["\x27]\s*:'
         r'|["\x27]session["\x27]\s*:[\s\S]{0,300}?["\x27]result["\x27]\s*:\s*(?:[Tt]rue|[Ff]alse)\b'
     ),
+    # The city or province a Chinese company's name may open with ("Zhejiang Dahua", "Hangzhou
+    # Hikvision", "Shenzhen Reolink"), optional, so the label after it is what a rule reads.
+    "company_city": (
+        r"(?:(?i:Zhejiang|Hangzhou|Shenzhen|Xiamen|Tianjin|Guangzhou|Beijing|Shanghai)\s+)?"
+    ),
     # Any challenge of either scheme, up to the opening quote of its realm.
     "challenge_realm": r'(?:WWW-Authenticate:\s*)?(?:Digest|Basic)\b[^\r\n]*?\brealm="',
     # A label standing in front of a product word: "<Brand> RTSP Server", "<Brand>Http",
